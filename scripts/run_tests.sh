@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Fresh test database, install the addons, run every test suite with pytest-odoo.
+set -euo pipefail
+conf="$1"; db="$2"; addons="$3"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+py="${VENV:-$here/.venv}/bin/python"
+ODOO_SRC="${ODOO_SRC:-/opt/odoo}"
+export PGPASSWORD="${PGPASSWORD:-odoo}"
+
+echo "== dropping and creating test database $db"
+dropdb -h 127.0.0.1 -U "${PGUSER:-odoo}" --if-exists "$db"
+start=$(date +%s)
+"$py" "$ODOO_SRC/odoo-bin" -c "$conf" -d "$db" -i "$addons" --stop-after-init --log-level=warn
+echo "== addons installed in $(( $(date +%s) - start ))s"
+
+cd "$here"
+PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest \
+  --odoo-config="$conf" --odoo-database="$db" --odoo-http \
+  -o addopts="" -q -ra \
+  sms_connector/tests sms_connector_twilio/tests sms_connector_octopush/tests tests

@@ -1,0 +1,134 @@
+import secrets
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools.urls import urljoin as url_join
+
+from ..providers import GatewayConfig, ProviderError, get_provider_class
+
+
+class SmsGateway(models.Model):
+    """A provider account SMS are routed through (a company may have several)."""
+
+    _name = 'sms.gateway'
+    _description = 'SMS Gateway'
+    _order = 'sequence, id'
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    sequence = fields.Integer(default=10, help="Gateways are tried in this order when routing an SMS.")
+    provider = fields.Selection(selection=[], required=True)
+    company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company, index=True)
+    base_url = fields.Char(
+        "API base URL", compute='_compute_base_url', store=True, readonly=False, required=True,
+        help="Provider API root. Defaults to the provider's public endpoint; change it for sandboxes and tests.")
+    account = fields.Char("Account ID / Login", groups='base.group_system', copy=False)
+    secret = fields.Char("Auth token / API key", groups='base.group_system', copy=False)
+    sender = fields.Char("Default sender", help="From number (E.164) or alphanumeric sender name.")
+    sender_ids = fields.One2many('sms.gateway.sender', 'gateway_id', string="Senders per country")
+    country_ids = fields.Many2many(
+        'res.country', string="Destination countries",
+        help="Countries this gateway serves. Leave empty to serve all countries.")
+    max_concurrency = fields.Integer(
+        "Max concurrent requests", default=8, required=True,
+        help="How many requests may be in flight to the provider at once.")
+    rate_limit = fields.Float(
+        "Max messages per second", default=0.0, help="0 means no limit on our side.")
+    timeout = fields.Float("Request timeout (s)", default=15.0, required=True)
+    webhook_token = fields.Char(
+        groups='base.group_system', copy=False, readonly=True,
+        default=lambda self: secrets.token_urlsafe(24),
+        help="Secret part of the webhook URLs: only the provider knows it.")
+    status_url = fields.Char("Delivery report URL", compute='_compute_webhook_urls', groups='base.group_system')
+    inbound_url = fields.Char("Inbound SMS URL", compute='_compute_webhook_urls', groups='base.group_system')
+
+    _max_concurrency_positive = models.Constraint(
+        'CHECK(max_concurrency > 0)', 'The number of concurrent requests must be positive.')
+    _rate_limit_positive = models.Constraint(
+        'CHECK(rate_limit >= 0)', 'The rate limit cannot be negative.')
+
+    @api.depends('provider')
+    def _compute_base_url(self):
+        for gateway in self:
+            if gateway.provider and not gateway.base_url:
+                gateway.base_url = get_provider_class(gateway.provider).default_base_url
+
+    @api.depends('webhook_token')
+    def _compute_webhook_urls(self):
+        for gateway in self:
+            gateway.status_url = gateway._webhook_url('status')
+            gateway.inbound_url = gateway._webhook_url('inbound')
+
+    def _webhook_url(self, kind):
+        """Public URL the provider must call for ``kind`` ('status' or 'inbound')."""
+        self.ensure_one()
+        if not self.id or not self.sudo().webhook_token:
+            return False
+        return url_join(self.get_base_url(), f'/sms_connector/{kind}/{self.id}/{self.sudo().webhook_token}')
+
+    def action_regenerate_webhook_token(self):
+        """Invalidate URLs that leaked; they must be pasted again in the provider's console."""
+        for gateway in self:
+            gateway.sudo().webhook_token = secrets.token_urlsafe(24)
+
+    # provider access ---------------------------------------------------------
+    def _provider_options(self):
+        """Provider specific settings passed to the adapter; extended by provider addons."""
+        return {}
+
+    def _get_provider(self):
+        """Instantiate the plain-Python adapter with this gateway's settings (credentials in sudo)."""
+        self.ensure_one()
+        gateway = self.sudo()
+        config = GatewayConfig(
+            provider=gateway.provider,
+            base_url=(gateway.base_url or '').rstrip('/'),
+            account=gateway.account or '',
+            secret=gateway.secret or '',
+            sender=gateway.sender or '',
+            status_url=gateway._webhook_url('status') or '',
+            max_concurrency=gateway.max_concurrency,
+            rate_limit=gateway.rate_limit,
+            timeout=gateway.timeout,
+            options=gateway._provider_options(),
+        )
+        return get_provider_class(gateway.provider)(config)
+
+    def _sender_for_country(self, country_code):
+        """From number / sender name for a destination country, else the default sender."""
+        self.ensure_one()
+        for line in self.sender_ids:
+            if line.country_id.code == country_code:
+                return line.sender
+        return self.sender or ''
+
+    def _serves_country(self, country_code):
+        self.ensure_one()
+        return not self.country_ids or country_code in self.country_ids.mapped('code')
+
+    def action_test_connection(self):
+        """Tell the admin at once whether the provider answers and accepts the credentials."""
+        self.ensure_one()
+        try:
+            message = self._get_provider().check()
+        except ProviderError as exc:
+            raise UserError(_("Connection to %(gateway)s failed: %(error)s", gateway=self.name, error=exc.message)) from exc
+        return self._notify(_("Connection OK"), message or _("The provider accepted the credentials."))
+
+    def action_check_balance(self):
+        """Show the remaining credit so the admin can top up before sending fails."""
+        self.ensure_one()
+        try:
+            balance = self._get_provider().balance()
+        except ProviderError as exc:
+            raise UserError(_("Balance check on %(gateway)s failed: %(error)s", gateway=self.name, error=exc.message)) from exc
+        return self._notify(
+            _("Balance"),
+            _("%(gateway)s: %(amount)s %(currency)s left.", gateway=self.name, amount=balance.amount, currency=balance.currency))
+
+    def _notify(self, title, message):
+        return {
+            'type': 'ir.actions.client',
+            'tag': 'display_notification',
+            'params': {'title': title, 'message': message, 'type': 'success', 'sticky': False},
+        }

@@ -1,0 +1,29 @@
+from odoo import _, api, fields, models
+
+
+class SmsMessageSourceMixin(models.AbstractModel):
+    """Smart button "SMS" on documents SMS are sent from."""
+
+    _name = 'sms.message.source.mixin'
+    _description = 'Documents with an SMS activity log'
+
+    sms_message_count = fields.Integer("SMS", compute='_compute_sms_message_count')
+
+    def _sms_message_domain(self):
+        return [('res_model', '=', self._name), ('res_id', 'in', self.ids)]
+
+    @api.depends_context('uid')
+    def _compute_sms_message_count(self):
+        if not self.ids:
+            self.sms_message_count = 0
+            return
+        counts = dict(self.env['sms.message']._read_group(
+            [('res_model', '=', self._name), ('res_id', 'in', self.ids)], ['res_id'], ['__count']))
+        for record in self:
+            record.sms_message_count = counts.get(record.id, 0)
+
+    def action_view_sms_messages(self):
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('sms_connector.sms_message_action')
+        action.update(domain=self._sms_message_domain(), context={'create': False}, name=_("SMS"))
+        return action

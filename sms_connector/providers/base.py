@@ -1,0 +1,152 @@
+"""Provider adapter contract: plain Python, no ORM, testable without a database.
+
+Each provider addon subclasses :class:`SmsProvider` and registers it with
+:func:`sms_connector.providers.registry.register_provider`. Models build a
+:class:`GatewayConfig` from an ``sms.gateway`` record and only exchange plain data with it.
+"""
+from dataclasses import dataclass, field
+
+from ..tools.dispatcher import run_requests
+
+# Normalised outcome of one send attempt.
+SENT = "sent"  # the provider accepted the message
+FAILED = "failed"  # the provider refused it; sending it again cannot succeed as is
+RETRY = "retry"  # certainly not accepted (timeout before sending, 429, 5xx); safe to retry
+UNKNOWN = "unknown"  # the provider may have accepted it (connection lost after sending)
+
+# Normalised delivery states from status callbacks, by progress rank.
+STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2, "canceled": 2}
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """What a provider needs to talk to one account."""
+
+    provider: str
+    base_url: str
+    account: str = ""  # Twilio Account SID, Octopush api-login
+    secret: str = ""  # Twilio auth token, Octopush api-key
+    sender: str = ""  # default From number / sender name
+    status_url: str = ""  # where the provider should post delivery reports
+    max_concurrency: int = 8
+    rate_limit: float = 0.0  # messages per second, 0 = unlimited
+    timeout: float = 15.0
+    options: dict = field(default_factory=dict)  # provider specific settings
+
+
+@dataclass(frozen=True)
+class OutboundSms:
+    key: str  # our unique id (sms.sms uuid)
+    number: str  # E.164
+    body: str
+    purpose: str = "transactional"  # or 'marketing'
+    sender: str = ""
+
+
+@dataclass
+class SendResult:
+    key: str
+    state: str  # SENT, FAILED, RETRY or UNKNOWN
+    provider_message_id: str | None = None
+    segments: int | None = None
+    cost: float | None = None
+    currency: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    failure: str | None = None  # number_format, opted_out, credit, auth, config, rate_limited, server, rejected
+    retry_after: float | None = None
+
+
+@dataclass
+class StatusReport:
+    provider_message_id: str
+    status: str  # a key of STATUS_RANK
+    number: str | None = None  # Octopush identifies a recipient by ticket + number
+    raw_status: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    segments: int | None = None
+    cost: float | None = None
+    currency: str | None = None
+
+
+@dataclass
+class Balance:
+    amount: float
+    currency: str
+
+
+class ProviderError(Exception):
+    """A provider call that failed, with a message fit to show to an admin."""
+
+    def __init__(self, message, code=None, status=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+
+
+class MalformedCallback(ValueError):
+    """A callback whose body cannot be understood: answered with 400, nothing written."""
+
+
+class SmsProvider:
+    """Base class of the provider adapters."""
+
+    code = ""
+    name = ""
+    default_base_url = ""
+    max_recipients_per_request = 1
+
+    def __init__(self, config):
+        self.config = config
+
+    # sending ---------------------------------------------------------------
+    def send(self, batch):
+        """Send ``batch`` (OutboundSms list) concurrently; one SendResult per message, in order.
+
+        Requests run in a bounded pool honouring the gateway's concurrency and rate limits;
+        a failing request only fails its own messages.
+        """
+        chunks = self.split_requests(batch)
+        results = run_requests(
+            self.send_request, chunks,
+            max_workers=self.config.max_concurrency,
+            rate=self.config.rate_limit,
+            on_error=self._unexpected_error_results,
+        )
+        by_key = {result.key: result for result in results}
+        return [by_key[sms.key] for sms in batch]
+
+    def split_requests(self, batch):
+        """Group messages into provider requests (one per message unless the API batches)."""
+        return [[sms] for sms in batch]
+
+    def send_request(self, chunk):
+        """Perform one provider request for ``chunk``; return one SendResult per message."""
+        raise NotImplementedError
+
+    def _unexpected_error_results(self, chunk, exc):
+        # We cannot know whether the provider accepted the request: never resend blindly.
+        return [
+            SendResult(sms.key, UNKNOWN, error_message=f"Unexpected error while sending: {exc}", failure="server")
+            for sms in chunk
+        ]
+
+    # callbacks ---------------------------------------------------------------
+    def verify_signature(self, url, params, headers):
+        """Whether a callback really comes from the provider (beyond the URL token)."""
+        return True
+
+    def parse_status(self, data):
+        """Turn a delivery report payload into StatusReport objects; MalformedCallback if unusable."""
+        raise NotImplementedError
+
+    # account -------------------------------------------------------------------
+    def balance(self):
+        """Remaining credit of the account, as a Balance; ProviderError on failure."""
+        raise NotImplementedError
+
+    def check(self):
+        """Check that the service answers and accepts the credentials; a message, ProviderError otherwise."""
+        raise NotImplementedError

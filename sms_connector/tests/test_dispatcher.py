@@ -1,0 +1,70 @@
+import threading
+import time
+
+from odoo.tests import BaseCase, tagged
+
+from odoo.addons.sms_connector.providers import (
+    RETRY, SENT, UNKNOWN, GatewayConfig, OutboundSms, SendResult, SmsProvider,
+)
+from odoo.addons.sms_connector.tools.dispatcher import run_requests
+
+
+class SlowProvider(SmsProvider):
+    """Answers after a delay and records how many requests overlapped."""
+    code = 'test_slow'
+
+    def __init__(self, config, delay=0.05, fail_numbers=()):
+        super().__init__(config)
+        self.delay, self.fail_numbers = delay, set(fail_numbers)
+        self.lock, self.active, self.peak, self.calls = threading.Lock(), 0, 0, 0
+
+    def send_request(self, chunk):
+        with self.lock:
+            self.active += 1
+            self.calls += 1
+            self.peak = max(self.peak, self.active)
+        time.sleep(self.delay)
+        with self.lock:
+            self.active -= 1
+        if chunk[0].number in self.fail_numbers:
+            raise RuntimeError("provider answered garbage")
+        return [SendResult(sms.key, SENT, provider_message_id=f"id-{sms.key}") for sms in chunk]
+
+
+def batch(count):
+    return [OutboundSms(key=str(i), number=f"+3361234{i:04d}", body="hi") for i in range(count)]
+
+
+@tagged('post_install', '-at_install')
+class TestDispatcher(BaseCase):
+
+    def test_concurrency_is_bounded_and_used(self):
+        provider = SlowProvider(GatewayConfig(provider='test_slow', base_url='', max_concurrency=5))
+        start = time.monotonic()
+        results = provider.send(batch(20))
+        elapsed = time.monotonic() - start
+        self.assertEqual([r.key for r in results], [str(i) for i in range(20)])
+        self.assertTrue(all(r.state == SENT for r in results))
+        self.assertEqual(provider.peak, 5)
+        self.assertEqual(provider.calls, 20)
+        self.assertLess(elapsed, 20 * 0.05 / 2, "requests must overlap, not run in series")
+
+    def test_rate_limit_spreads_requests(self):
+        provider = SlowProvider(GatewayConfig(provider='test_slow', base_url='', max_concurrency=10, rate_limit=50), delay=0)
+        start = time.monotonic()
+        provider.send(batch(11))
+        self.assertGreaterEqual(time.monotonic() - start, 10 / 50 * 0.9)
+
+    def test_one_failing_request_only_fails_its_messages(self):
+        provider = SlowProvider(GatewayConfig(provider='test_slow', base_url='', max_concurrency=3),
+                                delay=0, fail_numbers={"+33612340003"})
+        with self.assertLogs('odoo.addons.sms_connector.tools.dispatcher', level='ERROR'):
+            results = provider.send(batch(6))
+        states = {r.key: r.state for r in results}
+        self.assertEqual(states.pop("3"), UNKNOWN, "an unexpected error may hide an accepted message")
+        self.assertTrue(all(state == SENT for state in states.values()))
+        self.assertNotIn(RETRY, states.values())
+
+    def test_exception_without_handler_propagates(self):
+        with self.assertRaises(ZeroDivisionError):
+            run_requests(lambda chunk: 1 / 0, [[1], [2]], max_workers=2)

@@ -1,0 +1,1 @@
+from . import octopush  # noqa: F401  (registers the adapter)

@@ -1,0 +1,213 @@
+"""Octopush API v1 adapter (``requests``), no ORM.
+
+One request carries up to 500 recipients of the same text; ``request_id`` is derived from the
+messages so that a retried request is refused by Octopush instead of being sent twice.
+"""
+import hashlib
+import re
+import threading
+
+import requests
+
+from odoo.addons.sms_connector.providers import (
+    FAILED, RETRY, SENT, UNKNOWN, Balance, MalformedCallback, ProviderError, SendResult, SmsProvider, StatusReport,
+    register_provider,
+)
+
+MAX_RECIPIENTS = 500
+SENDER_RE = re.compile(r'^[A-Za-z0-9]{3,11}$')
+
+# Octopush error code -> (outcome, failure category)
+ERROR_CODES = {
+    101: (FAILED, 'auth'),  # bad login / api key
+    104: (FAILED, 'credit'),  # not enough credit
+    106: (FAILED, 'config'),  # bad sender
+    110: (FAILED, 'rejected'),  # bad text
+    111: (FAILED, 'config'),  # bad type
+    116: (FAILED, 'rejected'),  # too many recipients
+    117: (FAILED, 'number_format'),  # no valid number
+    120: (UNKNOWN, 'server'),  # duplicate request_id: an earlier attempt reached Octopush
+    121: (FAILED, 'rejected'),  # "STOP au XXXXX" missing in a marketing SMS
+}
+
+STATUS_MAP = {
+    'ACK': 'sent',
+    'DELIVERED': 'delivered',
+    'NOT_DELIVERED': 'failed',
+    'NOT_ALLOWED': 'failed',
+    'BAD_DESTINATION': 'failed',
+    'BLACKLISTED_NUMBER': 'failed',
+    'UNKNOWN_DELIVERY': 'failed',
+    'UNDEFINED': 'failed',
+}
+STATUS_MESSAGES = {
+    'NOT_DELIVERED': "Not delivered by the carrier.",
+    'NOT_ALLOWED': "The destination does not allow this message.",
+    'BAD_DESTINATION': "Invalid destination number.",
+    'BLACKLISTED_NUMBER': "The recipient is on Octopush's blacklist (replied STOP).",
+    'UNKNOWN_DELIVERY': "The carrier could not confirm delivery.",
+    'UNDEFINED': "Undefined delivery status.",
+}
+
+
+def request_id_for(chunk):
+    """Stable id of a request: the same messages always give the same id."""
+    return hashlib.sha256(','.join(sorted(sms.key for sms in chunk)).encode()).hexdigest()[:40]
+
+
+@register_provider
+class OctopushProvider(SmsProvider):
+    code = 'octopush'
+    name = 'Octopush'
+    default_base_url = 'https://api.octopush.com/v1/public'
+    max_recipients_per_request = MAX_RECIPIENTS
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._local = threading.local()
+
+    def _session(self):
+        session = getattr(self._local, 'session', None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update({
+                'api-login': self.config.account, 'api-key': self.config.secret,
+                'Content-Type': 'application/json', 'Accept': 'application/json',
+            })
+            self._local.session = session
+        return session
+
+    def _url(self, path):
+        return f"{(self.config.base_url or self.default_base_url).rstrip('/')}/{path.lstrip('/')}"
+
+    # sending ---------------------------------------------------------------
+    def split_requests(self, batch):
+        groups = {}
+        for sms in batch:
+            groups.setdefault((sms.body, sms.purpose, sms.sender), []).append(sms)
+        return [
+            group[start:start + MAX_RECIPIENTS]
+            for group in groups.values()
+            for start in range(0, len(group), MAX_RECIPIENTS)
+        ]
+
+    def build_payload(self, chunk):
+        first = chunk[0]
+        payload = {
+            'recipients': [{'phone_number': sms.number} for sms in chunk],
+            'text': first.body,
+            'type': self.config.options.get('sms_type') or 'sms_premium',
+            'purpose': 'wholesale' if first.purpose == 'marketing' else 'alert',
+            'request_id': request_id_for(chunk),
+            'with_replies': bool(self.config.options.get('with_replies')),
+        }
+        sender = first.sender or self.config.sender
+        if sender and SENDER_RE.match(sender):
+            payload['sender'] = sender
+        if self.config.options.get('simulation_mode'):
+            payload['simulation_mode'] = True
+        return payload
+
+    def send_request(self, chunk):
+        def all_(state, **values):
+            return [SendResult(sms.key, state, **values) for sms in chunk]
+
+        try:
+            response = self._session().post(
+                self._url('sms-campaign/send'), json=self.build_payload(chunk), timeout=self.config.timeout)
+        except requests.exceptions.ConnectTimeout as exc:
+            return all_(RETRY, error_message=f"Octopush unreachable: {exc}", failure='server')
+        except requests.exceptions.ConnectionError as exc:
+            if 'NewConnectionError' in repr(exc) or 'Connection refused' in repr(exc):
+                return all_(RETRY, error_message=f"Octopush unreachable: {exc}", failure='server')
+            return all_(UNKNOWN, error_message=f"Connection lost after sending: {exc}", failure='server')
+        except requests.exceptions.Timeout as exc:
+            return all_(UNKNOWN, error_message=f"No answer from Octopush in time: {exc}", failure='server')
+
+        data = _json(response)
+        if response.status_code in (200, 201) and data.get('sms_ticket'):
+            count = max(int(data.get('number_of_contacts') or len(chunk)), 1)
+            total_cost = data.get('total_cost')
+            needed = data.get('number_of_sms_needed')
+            return all_(
+                SENT, provider_message_id=data['sms_ticket'],
+                cost=round(float(total_cost) / count, 6) if total_cost is not None else None,
+                currency='EUR' if total_cost is not None else None,
+                segments=max(int(needed) // count, 1) if needed else None,
+            )
+        if response.status_code in (200, 201):
+            return all_(UNKNOWN, error_message="Octopush accepted the request without a ticket.", failure='server')
+        code = _int(data.get('code') or data.get('error_code'))
+        message = data.get('message') or data.get('error') or f"Octopush answered HTTP {response.status_code}"
+        if code in ERROR_CODES:
+            state, failure = ERROR_CODES[code]
+        elif response.status_code == 429:
+            state, failure = RETRY, 'rate_limited'
+        elif response.status_code >= 500:
+            state, failure = RETRY, 'server'
+        elif response.status_code in (401, 403):
+            state, failure = FAILED, 'auth'
+        else:
+            state, failure = FAILED, 'rejected'
+        retry_after = _float(response.headers.get('Retry-After'))
+        return all_(state, error_code=str(code or response.status_code), error_message=message, failure=failure,
+                    retry_after=retry_after)
+
+    # callbacks ---------------------------------------------------------------
+    def parse_status(self, data):
+        ticket = str(data.get('message_id') or '').strip()
+        number = str(data.get('number') or '').strip()
+        raw = str(data.get('status') or '').strip().upper()
+        if not ticket or not number:
+            raise MalformedCallback("message_id and number are required")
+        if raw not in STATUS_MAP:
+            raise MalformedCallback(f"Unknown status {raw!r}")
+        if not number.startswith('+') and number.isdigit():
+            number = '+' + number
+        failed = STATUS_MAP[raw] == 'failed'
+        return [StatusReport(
+            provider_message_id=ticket, number=number, status=STATUS_MAP[raw], raw_status=raw,
+            error_code=raw if failed else None, error_message=STATUS_MESSAGES.get(raw) if failed else None,
+        )]
+
+    # account -------------------------------------------------------------------
+    def balance(self):
+        try:
+            response = self._session().get(self._url('wallet/check-balance'), timeout=self.config.timeout)
+        except requests.exceptions.RequestException as exc:
+            raise ProviderError(f"Octopush unreachable: {exc}") from exc
+        data = _json(response)
+        if response.status_code != 200 or 'amount' not in data:
+            raise ProviderError(
+                data.get('message') or f"Octopush answered HTTP {response.status_code}", code=data.get('code'),
+                status=response.status_code)
+        unit = str(data.get('unit') or '').lower()
+        return Balance(amount=float(data['amount']), currency='EUR' if unit in ('euros', 'euro', 'eur') else unit.upper())
+
+    def check(self):
+        if not self.config.account or not self.config.secret:
+            raise ProviderError("The api-login and api-key are required.")
+        balance = self.balance()
+        return f"Octopush answered; balance {balance.amount} {balance.currency}."
+
+
+def _json(response):
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

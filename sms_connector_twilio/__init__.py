@@ -1,0 +1,2 @@
+from . import providers
+from . import models

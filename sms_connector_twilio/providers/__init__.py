@@ -1,0 +1,1 @@
+from . import twilio  # noqa: F401  (registers the adapter)

@@ -1,0 +1,189 @@
+"""Twilio Programmable Messaging adapter (official ``twilio`` SDK), no ORM."""
+import re
+import threading
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from odoo.addons.sms_connector.providers import (
+    FAILED, RETRY, SENT, UNKNOWN, Balance, MalformedCallback, ProviderError, SendResult, SmsProvider, StatusReport,
+    register_provider,
+)
+
+SID_RE = re.compile(r'^(SM|MM)[0-9a-fA-F]{32}$')
+
+# Twilio error code -> (outcome, failure category). See https://www.twilio.com/docs/api/errors
+ERROR_CODES = {
+    20003: (FAILED, 'auth'),  # authentication failed
+    20429: (RETRY, 'rate_limited'),  # too many concurrent requests: never processed
+    21211: (FAILED, 'number_format'),  # invalid 'To' number
+    21408: (FAILED, 'country'),  # region not enabled
+    21602: (FAILED, 'rejected'),  # body required
+    21603: (FAILED, 'config'),  # 'From' required
+    21604: (FAILED, 'number_format'),  # 'To' required
+    21606: (FAILED, 'config'),  # 'From' not a valid, SMS-capable number
+    21610: (FAILED, 'opted_out'),  # recipient replied STOP
+    21611: (RETRY, 'rate_limited'),  # sender queue full
+    21612: (FAILED, 'rejected'),  # cannot route to this number
+    21614: (FAILED, 'number_format'),  # not a mobile number
+    21617: (FAILED, 'rejected'),  # body too long
+}
+
+# Delivery failure codes reported in status callbacks.
+DELIVERY_ERRORS = {
+    '30001': "Queue overflow at Twilio.",
+    '30002': "Twilio account suspended.",
+    '30003': "Unreachable destination handset.",
+    '30004': "Message blocked by the recipient or carrier.",
+    '30005': "Unknown destination handset.",
+    '30006': "Landline or unreachable carrier.",
+    '30007': "Filtered by the carrier (spam or content rules).",
+    '30008': "Unknown delivery error.",
+    '21610': "The recipient replied STOP.",
+}
+
+STATUS_MAP = {
+    'accepted': 'queued', 'scheduled': 'queued', 'queued': 'queued', 'sending': 'queued',
+    'sent': 'sent', 'delivered': 'delivered', 'read': 'delivered',
+    'undelivered': 'failed', 'failed': 'failed', 'canceled': 'canceled',
+}
+
+
+@register_provider
+class TwilioProvider(SmsProvider):
+    code = 'twilio'
+    name = 'Twilio'
+    default_base_url = 'https://api.twilio.com'
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._local = threading.local()
+
+    def _client(self):
+        """One SDK client (and HTTP keep-alive session) per worker thread."""
+        client = getattr(self._local, 'client', None)
+        if client is None:
+            http_client = TwilioHttpClient(pool_connections=True, timeout=self.config.timeout)
+            # environment={}: region/edge variables must not rewrite the configured host
+            client = Client(self.config.account, self.config.secret, http_client=http_client, environment={})
+            client.api.base_url = self.config.base_url or self.default_base_url
+            self._local.client = client
+        return client
+
+    # sending ---------------------------------------------------------------
+    def send_request(self, chunk):
+        (sms,) = chunk
+        params = {'to': sms.number, 'body': sms.body}
+        sender = sms.sender or self.config.sender
+        service_sid = self.config.options.get('messaging_service_sid')
+        if sender:
+            params['from_'] = sender
+        if service_sid:
+            params['messaging_service_sid'] = service_sid
+        if self.config.status_url:
+            params['status_callback'] = self.config.status_url
+        try:
+            message = self._client().messages.create(**params)
+        except TwilioRestException as exc:
+            return [self._error_result(sms.key, exc)]
+        except requests.exceptions.ConnectTimeout as exc:
+            return [SendResult(sms.key, RETRY, error_message=f"Twilio unreachable: {exc}", failure='server')]
+        except requests.exceptions.ConnectionError as exc:
+            if _never_sent(exc):
+                return [SendResult(sms.key, RETRY, error_message=f"Twilio unreachable: {exc}", failure='server')]
+            return [SendResult(sms.key, UNKNOWN, error_message=f"Connection lost after sending: {exc}", failure='server')]
+        except requests.exceptions.Timeout as exc:
+            return [SendResult(sms.key, UNKNOWN, error_message=f"No answer from Twilio in time: {exc}", failure='server')]
+        except (TwilioException, ValueError) as exc:
+            # e.g. an unparsable 2xx body: Twilio may have accepted the message
+            return [SendResult(sms.key, UNKNOWN, error_message=f"Unreadable Twilio answer: {exc}", failure='server')]
+        return [SendResult(
+            sms.key, SENT,
+            provider_message_id=message.sid,
+            segments=_int(message.num_segments),
+            cost=abs(float(message.price)) if message.price not in (None, '') else None,
+            currency=(message.price_unit or '').upper() or None,
+        )]
+
+    def _error_result(self, key, exc):
+        code = exc.code if isinstance(exc.code, int) else None
+        message = exc.msg if isinstance(exc.msg, str) else str(exc)
+        if code in ERROR_CODES:
+            state, failure = ERROR_CODES[code]
+        elif exc.status == 429:
+            state, failure = RETRY, 'rate_limited'
+        elif exc.status and exc.status >= 500:
+            state, failure = RETRY, 'server'
+        elif exc.status == 401:
+            state, failure = FAILED, 'auth'
+        else:
+            state, failure = FAILED, 'rejected'
+        if exc.status and exc.status >= 500 and '<html' in (message or '').lower():
+            message = f"Twilio answered HTTP {exc.status}"
+        return SendResult(
+            key, state, error_code=str(code or exc.status or ''), error_message=message or f"HTTP {exc.status}",
+            failure=failure)
+
+    # callbacks ---------------------------------------------------------------
+    def verify_signature(self, url, params, headers):
+        signature = headers.get('X-Twilio-Signature', '')
+        if not signature or not self.config.secret:
+            return False
+        return RequestValidator(self.config.secret).validate(url, params, signature)
+
+    def parse_status(self, data):
+        sid = data.get('MessageSid') or data.get('SmsSid') or ''
+        raw = (data.get('MessageStatus') or data.get('SmsStatus') or '').lower()
+        if not SID_RE.match(sid):
+            raise MalformedCallback("MessageSid missing or malformed")
+        if raw not in STATUS_MAP:
+            raise MalformedCallback(f"Unknown MessageStatus {raw!r}")
+        error_code = (data.get('ErrorCode') or '').strip() or None
+        error_message = None
+        if STATUS_MAP[raw] == 'failed':
+            error_message = data.get('ErrorMessage') or DELIVERY_ERRORS.get(error_code or '') or f"Twilio status {raw}"
+        return [StatusReport(
+            provider_message_id=sid, status=STATUS_MAP[raw], raw_status=raw, error_code=error_code,
+            error_message=error_message, segments=_int(data.get('NumSegments')),
+        )]
+
+    # account -------------------------------------------------------------------
+    def balance(self):
+        try:
+            result = self._client().api.v2010.account.balance.fetch()
+        except (TwilioException, requests.exceptions.RequestException) as exc:
+            raise ProviderError(_describe(exc)) from exc
+        return Balance(amount=float(result.balance), currency=result.currency)
+
+    def check(self):
+        if not self.config.account or not self.config.secret:
+            raise ProviderError("Account SID and auth token are required.")
+        try:
+            account = self._client().api.v2010.accounts(self.config.account).fetch()
+        except (TwilioException, requests.exceptions.RequestException) as exc:
+            raise ProviderError(_describe(exc)) from exc
+        if account.status != 'active':
+            raise ProviderError(f"Twilio account {account.friendly_name} is {account.status}.")
+        return f"Twilio account {account.friendly_name} is active."
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe(exc):
+    if isinstance(exc, TwilioRestException):
+        return f"{exc.msg} (HTTP {exc.status}, code {exc.code})"
+    return str(exc)
+
+
+def _never_sent(exc):
+    """Whether a connection error happened before the request could reach the provider."""
+    text = repr(exc)
+    return 'NewConnectionError' in text or 'Failed to establish' in text or 'Connection refused' in text
