@@ -15,6 +15,5 @@ http_interface = 127.0.0.1
 http_port = ${HTTP_PORT:-8069}
 data_dir = $here/.odoo-data
 list_db = True
-without_demo = False
 log_level = ${ODOO_LOG_LEVEL:-info}
 CONF

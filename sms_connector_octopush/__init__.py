@@ -1,2 +1,1 @@
-from . import providers
-from . import models
+from . import models, providers

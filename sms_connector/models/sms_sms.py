@@ -57,7 +57,7 @@ class SmsSms(models.Model):
             vals.setdefault('record_company_id', self.env.company.id)
 
         countries = self._sms_connector_default_countries(vals_list)
-        for vals, country in zip(vals_list, countries):
+        for vals, country in zip(vals_list, countries, strict=True):
             number = vals.get('number')
             if number and not E164_RE.fullmatch(number):
                 normalized = normalize_number(number, country)
@@ -133,7 +133,7 @@ class SmsSms(models.Model):
         by_company = defaultdict(list)
         for gateway in gateways:
             by_company[gateway.company_id.id].append((gateway, set(gateway.country_ids.mapped('code'))))
-        routed, native, unroutable = defaultdict(lambda: self.browse()), self.browse(), self.browse()
+        routed, native, unroutable = defaultdict(self.browse), self.browse(), self.browse()
         for sms in self:
             candidates = by_company.get(company_of[sms.id].id)
             if not candidates:

@@ -1,5 +1,16 @@
-from .base import (  # noqa: F401
-    FAILED, RETRY, SENT, STATUS_RANK, UNKNOWN,
-    Balance, GatewayConfig, MalformedCallback, OutboundSms, ProviderError, SendResult, SmsProvider, StatusReport,
+from .base import (
+    FAILED,
+    RETRY,
+    SENT,
+    STATUS_RANK,
+    UNKNOWN,
+    Balance,
+    GatewayConfig,
+    MalformedCallback,
+    OutboundSms,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+    StatusReport,
 )
-from .registry import get_provider_class, provider_codes, register_provider  # noqa: F401
+from .registry import get_provider_class, provider_codes, register_provider

@@ -1,4 +1,1 @@
-from . import test_segments
-from . import test_phone
-from . import test_dispatcher
-from . import test_sms_routing
+from . import test_dispatcher, test_phone, test_segments, test_sms_routing

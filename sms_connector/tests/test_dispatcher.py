@@ -4,7 +4,13 @@ import time
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.sms_connector.providers import (
-    RETRY, SENT, UNKNOWN, GatewayConfig, OutboundSms, SendResult, SmsProvider,
+    RETRY,
+    SENT,
+    UNKNOWN,
+    GatewayConfig,
+    OutboundSms,
+    SendResult,
+    SmsProvider,
 )
 from odoo.addons.sms_connector.tools.dispatcher import run_requests
 

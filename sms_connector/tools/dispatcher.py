@@ -46,7 +46,7 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None):
         limiter.acquire(len(chunk))
         try:
             return send_request(chunk)
-        except Exception as exc:  # noqa: BLE001 - isolate one chunk's failure from the batch
+        except Exception as exc:
             _logger.exception("SMS provider request failed for %d message(s)", len(chunk))
             if on_error is None:
                 raise

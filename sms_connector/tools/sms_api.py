@@ -2,6 +2,7 @@
 import logging
 
 from odoo import _
+
 from odoo.addons.sms.tools.sms_api import SmsApiBase
 
 from ..providers import FAILED, RETRY, SENT, OutboundSms

@@ -1,1 +1,1 @@
-from . import octopush  # noqa: F401  (registers the adapter)
+from . import octopush

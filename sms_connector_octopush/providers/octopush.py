@@ -10,7 +10,16 @@ import threading
 import requests
 
 from odoo.addons.sms_connector.providers import (
-    FAILED, RETRY, SENT, UNKNOWN, Balance, MalformedCallback, ProviderError, SendResult, SmsProvider, StatusReport,
+    FAILED,
+    RETRY,
+    SENT,
+    UNKNOWN,
+    Balance,
+    MalformedCallback,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+    StatusReport,
     register_provider,
 )
 

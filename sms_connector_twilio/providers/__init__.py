@@ -1,1 +1,1 @@
-from . import twilio  # noqa: F401  (registers the adapter)
+from . import twilio

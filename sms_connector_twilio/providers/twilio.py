@@ -9,7 +9,16 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from odoo.addons.sms_connector.providers import (
-    FAILED, RETRY, SENT, UNKNOWN, Balance, MalformedCallback, ProviderError, SendResult, SmsProvider, StatusReport,
+    FAILED,
+    RETRY,
+    SENT,
+    UNKNOWN,
+    Balance,
+    MalformedCallback,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+    StatusReport,
     register_provider,
 )
 
@@ -109,7 +118,8 @@ class TwilioProvider(SmsProvider):
         )]
 
     def _error_result(self, key, exc):
-        code = exc.code if isinstance(exc.code, int) else None
+        # Twilio error codes have 5 digits; on an unparsable body the SDK copies the HTTP status there.
+        code = exc.code if isinstance(exc.code, int) and exc.code >= 10000 else None
         message = exc.msg if isinstance(exc.msg, str) else str(exc)
         if code in ERROR_CODES:
             state, failure = ERROR_CODES[code]
@@ -121,7 +131,7 @@ class TwilioProvider(SmsProvider):
             state, failure = FAILED, 'auth'
         else:
             state, failure = FAILED, 'rejected'
-        if exc.status and exc.status >= 500 and '<html' in (message or '').lower():
+        if code is None:  # not a Twilio error body (proxy page, outage): the SDK's text says nothing
             message = f"Twilio answered HTTP {exc.status}"
         return SendResult(
             key, state, error_code=str(code or exc.status or ''), error_message=message or f"HTTP {exc.status}",

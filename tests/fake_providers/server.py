@@ -225,8 +225,7 @@ class _CallbackDispatcher:
 
     Tests may push thousands of messages; one thread per callback would
     exhaust the process, so jobs go into a heap ordered by due time and a few
-    workers drain it. Jobs scheduled before a ``cancel_all`` carry an older
-    generation and are discarded so a reset really isolates tests.
+    workers drain it.
     """
 
     def __init__(self, workers):
@@ -234,7 +233,6 @@ class _CallbackDispatcher:
         self._heap = []
         self._seq = itertools.count()
         self._stopping = False
-        self.generation = 0
         self._threads = [
             threading.Thread(target=self._run, name=f"fake-callbacks-{i}", daemon=True)
             for i in range(workers)
@@ -243,21 +241,16 @@ class _CallbackDispatcher:
             thread.start()
 
     def schedule(self, delay, job):
-        """Run ``job(generation)`` after ``delay`` seconds on a worker."""
+        """Run ``job()`` after ``delay`` seconds on a worker."""
         with self._cond:
-            entry = (time.monotonic() + max(0.0, delay), next(self._seq), self.generation, job)
+            entry = (time.monotonic() + max(0.0, delay), next(self._seq), job)
             heapq.heappush(self._heap, entry)
             self._cond.notify()
 
     def cancel_all(self):
-        """Forget pending jobs and mark in-flight ones as stale."""
+        """Forget pending jobs (in-flight ones are filtered by the caller)."""
         with self._cond:
             self._heap.clear()
-            self.generation += 1
-
-    def is_current(self, generation):
-        """True if a job of ``generation`` was not cancelled since."""
-        return generation == self.generation
 
     def stop(self, timeout=2.0):
         """Stop workers; pending jobs are dropped."""
@@ -275,8 +268,7 @@ class _CallbackDispatcher:
                 if self._heap:
                     wait = self._heap[0][0] - time.monotonic()
                     if wait <= 0:
-                        _, _, generation, job = heapq.heappop(self._heap)
-                        return generation, job
+                        return heapq.heappop(self._heap)[2]
                     self._cond.wait(wait)
                 else:
                     self._cond.wait()
@@ -284,12 +276,11 @@ class _CallbackDispatcher:
 
     def _run(self):
         while True:
-            item = self._next_job()
-            if item is None:
+            job = self._next_job()
+            if job is None:
                 return
-            generation, job = item
             try:
-                job(generation)
+                job()
             except Exception:  # a broken job must not kill the pool
                 _logger.exception("fake provider callback job failed")
 
@@ -452,6 +443,7 @@ class FakeProviderServer:
         self._seen_request_ids = set()
         self._twilio_resources = {}
         self._residual_credit = OCTOPUSH_INITIAL_CREDIT
+        self._generation = 0
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -503,9 +495,12 @@ class FakeProviderServer:
         Pending callbacks are cancelled too, so a slow callback from a
         previous test cannot show up in the next test's ``callbacks_sent``.
         """
-        if self._dispatcher is not None:
-            self._dispatcher.cancel_all()
         with self._lock:
+            # Jobs remember the generation they were accepted in; bumping it
+            # silences callbacks already queued or in flight.
+            self._generation += 1
+            if self._dispatcher is not None:
+                self._dispatcher.cancel_all()
             self.twilio_messages.clear()
             self.octopush_requests.clear()
             self.requests_log.clear()
@@ -553,7 +548,7 @@ class FakeProviderServer:
             self._dispatch_request(handler)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
-        except Exception as exc:  # noqa: BLE001 - surface fake bugs to the client
+        except Exception as exc:
             handler.close_connection = True
             try:
                 self._send(handler, _Reply(500, {"code": 500, "message": f"fake server bug: {exc!r}"}))
@@ -731,9 +726,11 @@ class FakeProviderServer:
         with self._lock:
             self._twilio_resources[resource["sid"]] = resource
             self.twilio_messages.append(record)
+            generation = self._generation
         reply = _Reply(201, dict(resource))
         if self.auto_callbacks:
-            reply.on_sent = lambda: self._schedule(lambda gen: self._progress_twilio_message(gen, record))
+            reply.on_sent = lambda: self._schedule(
+                lambda: self._progress_twilio_message(generation, record))
         return reply
 
     @staticmethod
@@ -797,7 +794,7 @@ class FakeProviderServer:
         if final in ("undelivered", "failed") and error_code is None:
             error_code = 30003 if final == "undelivered" else 30008
         for status in ("sent", final) if final != "sent" else ("sent",):
-            if not self._dispatcher or not self._dispatcher.is_current(generation):
+            if not self._is_current(generation):
                 return
             code = error_code if status in ("undelivered", "failed") else None
             self._update_twilio_resource(record["sid"], status, code)
@@ -927,6 +924,7 @@ class FakeProviderServer:
                 "simulation": simulation,
                 "received_at": time.time(),
             })
+            generation = self._generation
         reply = _Reply(201, {
             "sms_ticket": ticket,
             "number_of_contacts": contacts,
@@ -935,7 +933,7 @@ class FakeProviderServer:
             "residual_credit": credit,
         })
         if self._wants_octopush_dlr(payload, simulation):
-            reply.on_sent = lambda: self._schedule_octopush_dlrs(ticket, payload)
+            reply.on_sent = lambda: self._schedule_octopush_dlrs(generation, ticket, payload)
         return reply
 
     def _wants_octopush_dlr(self, payload, simulation):
@@ -943,10 +941,10 @@ class FakeProviderServer:
         return (self.auto_callbacks and not simulation and self.octopush_callback_url
                 and payload.get("type") == "sms_premium")
 
-    def _schedule_octopush_dlrs(self, ticket, payload):
+    def _schedule_octopush_dlrs(self, generation, ticket, payload):
         for recipient in payload["recipients"]:
             number = recipient["phone_number"]
-            self._schedule(lambda gen, number=number: self._post_octopush_dlr(gen, ticket, number))
+            self._schedule(lambda number=number: self._post_octopush_dlr(generation, ticket, number))
 
     def _post_octopush_dlr(self, generation, ticket, number):
         with self._lock:
@@ -974,9 +972,13 @@ class FakeProviderServer:
         if dispatcher is not None:
             dispatcher.schedule(self.callback_delay, job)
 
+    def _is_current(self, generation):
+        """False once reset()/stop() happened after the job was accepted."""
+        return self._dispatcher is not None and generation == self._generation
+
     def _deliver_callback(self, generation, kind, url, data, raw, headers):
         """POST one callback and record the attempt, whatever its outcome."""
-        if not self._dispatcher or not self._dispatcher.is_current(generation):
+        if not self._is_current(generation):
             return
         request = urllib.request.Request(url, data=raw, headers=headers, method="POST")
         status = None
@@ -990,7 +992,7 @@ class FakeProviderServer:
         except (urllib.error.URLError, OSError, ValueError):
             status = None
         with self._callbacks_cond:
-            if not self._dispatcher or not self._dispatcher.is_current(generation):
+            if not self._is_current(generation):
                 return
             self.callbacks_sent.append({
                 "url": url,
