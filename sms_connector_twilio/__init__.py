@@ -1,1 +1,2 @@
-from . import models, providers
+from . import providers
+from . import models

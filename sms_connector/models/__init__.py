@@ -1,12 +1,10 @@
-from . import (
-    account_move,
-    crm_lead,
-    res_partner,
-    sale_order,
-    sms_delivery_report,
-    sms_gateway,
-    sms_gateway_sender,
-    sms_message,
-    sms_message_source_mixin,
-    sms_sms,
-)
+from . import sms_gateway
+from . import sms_gateway_sender
+from . import sms_message
+from . import sms_delivery_report
+from . import sms_sms
+from . import sms_message_source_mixin
+from . import res_partner
+from . import crm_lead
+from . import sale_order
+from . import account_move

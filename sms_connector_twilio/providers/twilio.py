@@ -76,8 +76,10 @@ class TwilioProvider(SmsProvider):
         client = getattr(self._local, 'client', None)
         if client is None:
             http_client = TwilioHttpClient(pool_connections=True, timeout=self.config.timeout)
-            # environment={}: region/edge variables must not rewrite the configured host
-            client = Client(self.config.account, self.config.secret, http_client=http_client, environment={})
+            # A non-empty environment: the SDK falls back to os.environ for an empty one, and
+            # TWILIO_REGION / TWILIO_EDGE there would rewrite the configured host.
+            client = Client(self.config.account, self.config.secret, http_client=http_client,
+                            environment={'TWILIO_REGION': '', 'TWILIO_EDGE': ''})
             client.api.base_url = self.config.base_url or self.default_base_url
             self._local.client = client
         return client

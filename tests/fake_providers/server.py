@@ -191,19 +191,17 @@ def _octopush_status_for(outcome):
 class _Reply:
     """What a route handler wants sent back: status, body, extra headers.
 
-    ``drop`` asks the transport to close the socket instead of answering and
-    ``on_sent`` runs after the reply was written (used to schedule callbacks
-    only once the client could have learned the message id).
+    ``on_sent`` runs after the reply was written (or deliberately dropped),
+    so callbacks are only scheduled once the client could know the id.
     """
 
-    __slots__ = ("body", "content_type", "drop", "headers", "on_sent", "status")
+    __slots__ = ("body", "content_type", "headers", "on_sent", "status")
 
     def __init__(self, status, body=None, content_type="application/json", headers=None):
         self.status = status
         self.body = body
         self.content_type = content_type
         self.headers = headers or {}
-        self.drop = False
         self.on_sent = None
 
     def encoded(self):
@@ -556,45 +554,49 @@ class FakeProviderServer:
                 pass
 
     def _dispatch_request(self, handler):
-        """Route one request; provider paths get latency, faults and logging."""
+        """Split provider traffic (latency, faults, logging) from helper pages."""
         path = urllib.parse.urlsplit(handler.path).path
         is_twilio = path == TWILIO_PREFIX or path.startswith(TWILIO_PREFIX + "/")
         is_octopush = path == OCTOPUSH_PREFIX or path.startswith(OCTOPUSH_PREFIX + "/")
-        if not (is_twilio or is_octopush):
+        if is_twilio or is_octopush:
+            self._handle_provider(handler, path, is_twilio)
+        else:
             self._send(handler, self._route_helper(handler, path))
-            return
 
+    def _handle_provider(self, handler, path, is_twilio):
+        """Apply the next queued fault (send requests only), latency, routing."""
         received_at = time.time()
         is_send = handler.command == "POST" and (
-            (is_twilio and path.endswith("/Messages.json")) or path == OCTOPUSH_PREFIX + "/sms-campaign/send"
+            path.endswith("/Messages.json") if is_twilio else path == OCTOPUSH_PREFIX + "/sms-campaign/send"
         )
-        kind, options = self._pop_fault() if is_send else (None, {})
+        fault, options = self._pop_fault() if is_send else (None, {})
 
-        if kind == "connection_reset":
-            self._log_request(handler, path, None, received_at, kind)
+        if fault == "connection_reset":
+            self._log_request(handler, path, None, received_at, fault)
             handler.reset_connection()
             return
 
         self._sleep(self.latency)
         body = handler.read_body()
-        if kind == "stall":
+        if fault == "stall":
             self._sleep(float(options.get("seconds", 10)))
-            kind = None
 
-        if kind in ("http_500", "http_502_html", "http_429"):
-            reply = self._fault_reply(kind, options, is_twilio)
+        if fault in ("http_500", "http_502_html", "http_429"):
+            reply = self._fault_reply(fault, options, is_twilio)
         elif is_twilio:
             reply = self._route_twilio(handler, path, body)
         else:
             reply = self._route_octopush(handler, path, body)
 
-        if kind == "drop_after_accept":
-            self._log_request(handler, path, None, received_at, kind)
+        if fault == "drop_after_accept":
+            # The request was fully processed (message accepted and callbacks
+            # scheduled) but the client never learns it: the duplicate-send trap.
+            self._log_request(handler, path, None, received_at, fault)
             handler.drop_connection()
             if reply.on_sent:
                 reply.on_sent()
             return
-        self._log_request(handler, path, reply.status, received_at, kind)
+        self._log_request(handler, path, reply.status, received_at, fault)
         self._send(handler, reply)
 
     def _send(self, handler, reply):

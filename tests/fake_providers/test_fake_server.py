@@ -69,7 +69,9 @@ class CallbackReceiver:
             request_queue_size = 128  # the fake posts from several workers at once
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def url(self, path="/callback"):
@@ -636,6 +638,7 @@ def test_fault_stall_triggers_client_timeout(fake, http):
     while not fake.twilio_messages and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(fake.twilio_messages) == 1
+    assert fake.requests_log[0]["fault"] == "stall"
 
 
 def test_fault_drop_after_accept(fake, http):
