@@ -8,10 +8,14 @@ ODOO_SRC="${ODOO_SRC:-/opt/odoo}"
 export PGPASSWORD="${PGPASSWORD:-odoo}"
 
 echo "== dropping and creating test database $db"
+dropdb -h 127.0.0.1 -U "${PGUSER:-odoo}" --if-exists "${db}_workers"
 dropdb -h 127.0.0.1 -U "${PGUSER:-odoo}" --if-exists "$db"
 start=$(date +%s)
 "$py" "$ODOO_SRC/odoo-bin" -c "$conf" -d "$db" -i "$addons" --stop-after-init --log-level=warn
 echo "== addons installed in $(( $(date +%s) - start ))s"
+# Crash and concurrency tests commit for real: they get their own copy of the database.
+dropdb -h 127.0.0.1 -U "${PGUSER:-odoo}" --if-exists "${db}_workers"
+createdb -h 127.0.0.1 -U "${PGUSER:-odoo}" -T "$db" "${db}_workers"
 
 cd "$here"
 PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest \

@@ -53,13 +53,27 @@ class FakeProviderCase(HttpCase):
             active_model=record._name, active_id=record.id, default_composition_mode='comment',
         ).create({'body': body})
         composer.action_send_sms()
+        self.run_postcommit()
         return self.log_of(record)
 
     def send_mass(self, records, body="Hello {{ object.name }}", force_send=True):
         composer = self.env['sms.composer'].with_context(
             active_model=records._name, default_res_ids=repr(records.ids), default_composition_mode='mass',
         ).create({'body': body, 'mass_keep_log': False, 'mass_force_send': force_send})
-        return composer._action_send_sms()
+        sms = composer._action_send_sms()
+        self.run_postcommit()
+        return sms
+
+    def run_postcommit(self):
+        """What the commit of the user's transaction triggers: gateway SMS are sent after it."""
+        self.env.flush_all()
+        self.env.cr.postcommit.run()
+        self.env.invalidate_all()
+
+    def send_now(self, sms):
+        sms.send()
+        self.run_postcommit()
+        return sms
 
     def log_of(self, record):
         return self.env['sms.message'].search(

@@ -65,7 +65,7 @@ class TestSendPaths(FakeProviderCase):
     def test_octopush_carries_500_recipients_per_request(self):
         sms = self.env['sms.sms'].create([
             {'number': f'+3361{i:07d}', 'body': 'Flash sale', 'partner_id': False} for i in range(1201)])
-        sms.send()
+        self.send_now(sms)
         sizes = sorted(len(r['payload']['recipients']) for r in self.fake.octopush_requests)
         self.assertEqual(sizes, [201, 500, 500])
         self.assertEqual(len({r['request_id'] for r in self.fake.octopush_requests}), 3)
@@ -84,8 +84,9 @@ class TestSendPaths(FakeProviderCase):
         queued = self.send_mass(partner_a, force_send=False) | self.send_mass(partner_b, force_send=False)
         queued |= self.env['sms.sms'].create({'number': '+33612345699', 'body': 'fr', 'record_company_id': company_b.id})
         self.assertEqual(set(queued.mapped('state')), {'outgoing'})
-        # what the queue cron does (minus its commit): one _send over a batch mixing companies
-        self.env['sms.sms'].search([('id', 'in', queued.ids)])._send(unlink_failed=False, unlink_sent=True)
+        self.env.flush_all()
+        self.env['sms.sms']._sms_connector_process()  # the queue cron's engine, over mixed companies
+        self.env.invalidate_all()
         by_account = {m['to']: m['account_sid'] for m in self.fake.twilio_messages}
         self.assertEqual(by_account, {'+14155550101': TWILIO_SID, '+14155550102': TWILIO_SID_B,
                                       '+33612345699': TWILIO_SID_B},
@@ -111,7 +112,7 @@ class TestSendPaths(FakeProviderCase):
         log = self.env['sms.message'].search([('partner_id', '=', partner.id)])
         self.assertEqual(log.state, 'canceled', "Odoo's composer cancels numbers it cannot format")
         raw = self.env['sms.sms'].create({'number': '0612', 'body': 'x'})
-        raw.send()
+        self.send_now(raw)
         self.assertEqual(raw.failure_type, 'sms_number_format')
         raw_log = self.env['sms.message'].search([('sms_uuid', '=', raw.uuid)])
         self.assertEqual(raw_log.state, 'failed')
@@ -124,7 +125,7 @@ class TestSendPaths(FakeProviderCase):
             {'number': '+15005550009', 'body': 'landline'},  # 21614
             {'number': '+14155550123', 'body': 'fine'},
         ])
-        sms.send(unlink_sent=False, unlink_failed=False)
+        self.send_now(sms)
         by_number = {s.number: s for s in sms}
         self.assertEqual(by_number['+15005550004'].failure_type, 'sms_optout')
         self.assertEqual(by_number['+15005550009'].failure_type, 'sms_number_format')
@@ -133,21 +134,31 @@ class TestSendPaths(FakeProviderCase):
         self.assertEqual((logs['+15005550004'].state, logs['+15005550004'].error_code), ('failed', '21610'))
         self.assertTrue(logs['+15005550004'].error_message)
 
-    def test_one_bad_reply_fails_only_its_message(self):
+    def test_one_bad_reply_only_affects_its_message(self):
+        """A 502 page for the 3rd request: the 9 accepted SMS are sent, the 10th waits for a retry."""
         self.fake.inject_faults('http_502_html', count=1)
         sms = self.env['sms.sms'].create([{'number': f'+1415555{i:04d}', 'body': f'n{i}'} for i in range(10)])
-        sms.send(unlink_sent=False, unlink_failed=False)
+        self.send_now(sms)
         self.assertEqual(len(self.fake.twilio_messages), 9)
-        self.assertEqual(sorted(sms.mapped('state')), ['error'] + ['pending'] * 9)
-        failed = sms.filtered(lambda s: s.state == 'error')
-        self.assertEqual(failed.failure_type, 'sms_server')
-        log = self.env['sms.message'].search([('sms_uuid', '=', failed.uuid)])
-        self.assertEqual(log.error_message, 'Twilio answered HTTP 502')
+        self.assertEqual(sorted(sms.mapped('state')), ['outgoing'] + ['pending'] * 9)
+        waiting = sms.filtered(lambda s: s.state == 'outgoing')
+        self.assertEqual(waiting.sms_connector_attempts, 1)
+        self.assertTrue(waiting.sms_connector_next_attempt)
+        log = self.env['sms.message'].search([('sms_uuid', '=', waiting.uuid)])
+        self.assertEqual(log.state, 'queued')
+        self.assertIn('Twilio answered HTTP 502', log.error_message)
+        # once due, the retry sends it exactly once
+        waiting.sms_connector_next_attempt = '2000-01-01 00:00:00'
+        self.env.flush_all()
+        self.env['sms.sms']._sms_connector_process()
+        self.env.invalidate_all()
+        self.assertEqual(waiting.state, 'pending')
+        self.assertEqual(sorted(m['to'] for m in self.fake.twilio_messages), sorted(sms.mapped('number')))
 
     def test_octopush_wrong_credentials(self):
         self.octopush.secret = 'wrong'
         sms = self.env['sms.sms'].create({'number': '+33612345678', 'body': 'x'})
-        sms.send(unlink_failed=False)
+        self.send_now(sms)
         self.assertEqual(sms.failure_type, 'sms_acc')
         self.assertEqual(self.fake.octopush_requests, [])
 

@@ -11,6 +11,18 @@ from ..providers import MalformedCallback
 _logger = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BYTES = 64 * 1024
+MAX_FIELD_CHARS = 4096  # an SMS body is at most 1,600 characters; ids are far shorter
+
+
+def _storable(text):
+    """Whether PostgreSQL can store ``text`` and it fits a callback field."""
+    if len(text) > MAX_FIELD_CHARS or '\x00' in text:
+        return False
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:  # lone surrogates from JSON escapes
+        return False
+    return True
 
 
 class SmsConnectorWebhooks(Controller):
@@ -26,18 +38,34 @@ class SmsConnectorWebhooks(Controller):
         return gateway
 
     def _payload(self):
+        """The callback's fields, refused (400/413) before any write when they cannot be stored."""
         httprequest = request.httprequest
+        httprequest.max_content_length = MAX_WEBHOOK_BYTES  # enforced on chunked bodies too
         if (httprequest.content_length or 0) > MAX_WEBHOOK_BYTES:
             raise RequestEntityTooLarge()
         if httprequest.mimetype == 'application/json':
+            raw = httprequest.get_data(cache=True)
+            if len(raw) > MAX_WEBHOOK_BYTES:  # a chunked body carries no Content-Length
+                raise RequestEntityTooLarge()
             try:
-                data = json.loads(httprequest.get_data(cache=True) or b'{}')
-            except ValueError as exc:
+                data = json.loads(raw or b'{}')
+            except (ValueError, RecursionError) as exc:
                 raise BadRequest("Malformed JSON") from exc
             if not isinstance(data, dict):
                 raise BadRequest("Expected a JSON object")
-            return data
-        return httprequest.form.to_dict()
+        else:
+            # werkzeug caches the body, so the form is still parsed from it afterwards
+            if len(httprequest.get_data(cache=True)) > MAX_WEBHOOK_BYTES:
+                raise RequestEntityTooLarge()
+            form = httprequest.form  # may have been parsed (and the body consumed) before us
+            if sum(len(key) + len(value) for key, value in form.items(multi=True)) > MAX_WEBHOOK_BYTES:
+                raise RequestEntityTooLarge()
+            data = form.to_dict()
+        for key, value in data.items():
+            if isinstance(value, str) and not _storable(value):
+                _logger.warning("SMS webhook: unusable value for %r (NUL, broken Unicode or oversized)", key[:64])
+                raise BadRequest(f"Unusable value for {key[:64]!r}")
+        return data
 
     @route('/sms_connector/status/<int:gateway_id>/<string:token>', type='http', auth='public',
            methods=['POST'], csrf=False, save_session=False)
@@ -56,3 +84,24 @@ class SmsConnectorWebhooks(Controller):
             raise BadRequest(str(exc)) from exc
         request.env['sms.message'].sudo()._apply_status_reports(gateway, reports)
         return Response(status=200)
+
+    @route('/sms_connector/inbound/<int:gateway_id>/<string:token>', type='http', auth='public',
+           methods=['POST'], csrf=False, save_session=False)
+    def inbound_sms(self, gateway_id, token, **kwargs):
+        """SMS sent to one of our numbers: verified before anything is written, replays acknowledged."""
+        gateway = self._authenticated_gateway(gateway_id, token)
+        params = self._payload()
+        provider = gateway._get_provider()
+        urls = {request.httprequest.url, gateway._webhook_url('inbound')}
+        if not any(provider.verify_signature(url, params, request.httprequest.headers) for url in urls):
+            _logger.warning("SMS webhook: invalid provider signature on inbound SMS for gateway %s", gateway.id)
+            raise Forbidden()
+        try:
+            inbounds = provider.parse_inbound(params)
+        except MalformedCallback as exc:
+            _logger.warning("SMS webhook: malformed inbound SMS on gateway %s: %s", gateway.id, exc)
+            raise BadRequest(str(exc)) from exc
+        replies = request.env['sms.message'].sudo()._receive_inbound(
+            gateway, inbounds, inline_replies=provider.inline_replies)
+        body, content_type = provider.inbound_answer(replies if provider.inline_replies else [])
+        return Response(body or None, status=200, content_type=content_type)

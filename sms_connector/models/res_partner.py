@@ -1,9 +1,12 @@
-from odoo import api, models
+from odoo import api, fields, models
 
 
 class ResPartner(models.Model):
     _name = 'res.partner'
     _inherit = ['res.partner', 'sms.message.source.mixin']
+
+    # Inbound SMS are matched on it (equality with the sender's E.164 number): index it.
+    phone_sanitized = fields.Char(index='btree_not_null')
 
     def _sms_message_domain(self):
         # A contact's SMS include those sent from its documents (orders, invoices, leads).

@@ -1,4 +1,5 @@
 import secrets
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -35,6 +36,9 @@ class SmsGateway(models.Model):
     rate_limit = fields.Float(
         "Max messages per second", default=0.0, help="0 means no limit on our side.")
     timeout = fields.Float("Request timeout (s)", default=15.0, required=True)
+    throttled_until = fields.Datetime(
+        readonly=True, copy=False,
+        help="The provider answered 429 (too many requests): concurrency is reduced until then.")
     webhook_token = fields.Char(
         groups='base.group_system', copy=False, readonly=True,
         default=lambda self: secrets.token_urlsafe(24),
@@ -80,6 +84,9 @@ class SmsGateway(models.Model):
         """Instantiate the plain-Python adapter with this gateway's settings (credentials in sudo)."""
         self.ensure_one()
         gateway = self.sudo()
+        concurrency = gateway.max_concurrency
+        if gateway.throttled_until and gateway.throttled_until > fields.Datetime.now():
+            concurrency = max(1, concurrency // 4)
         config = GatewayConfig(
             provider=gateway.provider,
             base_url=(gateway.base_url or '').rstrip('/'),
@@ -87,12 +94,17 @@ class SmsGateway(models.Model):
             secret=gateway.secret or '',
             sender=gateway.sender or '',
             status_url=gateway._webhook_url('status') or '',
-            max_concurrency=gateway.max_concurrency,
+            max_concurrency=concurrency,
             rate_limit=gateway.rate_limit,
             timeout=gateway.timeout,
             options=gateway._provider_options(),
         )
         return get_provider_class(gateway.provider)(config)
+
+    def _throttle(self, seconds):
+        """Lower this gateway's concurrency for a while after the provider said "too many requests"."""
+        until = fields.Datetime.now() + timedelta(seconds=max(float(seconds or 0), 30.0))
+        self.sudo().write({'throttled_until': until})
 
     def _sender_for_country(self, country_code):
         """From number / sender name for a destination country, else the default sender."""

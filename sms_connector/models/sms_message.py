@@ -1,9 +1,13 @@
 import logging
 
+import psycopg2.errors
+
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from ..providers import STATUS_RANK
+from ..tools.phone import normalize_number
+from ..tools.segments import count_segments
 
 _logger = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ class SmsMessage(models.Model):
         ('failed', 'Failed'),
         ('unknown', 'To check'),
         ('canceled', 'Canceled'),
+        ('received', 'Received'),
     ], required=True, default='queued', index=True)
     number = fields.Char("Number", index=True, help="E.164 when the number could be normalised.")
     body = fields.Text()
@@ -57,8 +62,16 @@ class SmsMessage(models.Model):
     sms_uuid = fields.Char("SMS UUID", readonly=True, copy=False)
     sent_date = fields.Datetime("Sent on", readonly=True)
     delivered_date = fields.Datetime("Delivered on", readonly=True)
+    gateway_number = fields.Char(
+        "Our number", readonly=True, help="Number of ours an inbound SMS arrived on: replies are sent from it.")
+    received_date = fields.Datetime("Received on", readonly=True)
+    keyword = fields.Selection(
+        [('stop', 'STOP (opt-out)'), ('start', 'START (opt-in)'), ('help', 'HELP')], readonly=True,
+        help="Opt-out keyword this inbound SMS was recognised as.")
 
     _sms_uuid_unique = models.UniqueIndex('(sms_uuid) WHERE sms_uuid IS NOT NULL')
+    # A provider retrying an inbound webhook must not create the reply twice.
+    _inbound_unique = models.UniqueIndex("(gateway_id, provider_message_id) WHERE direction = 'inbound'")
 
     @api.depends('res_model', 'res_id')
     def _compute_record_name(self):
@@ -90,7 +103,7 @@ class SmsMessage(models.Model):
     def _record_send_results(self, results):
         """Write provider outcomes onto the log rows in one statement (hot path of mass sends).
 
-        :param results: dicts with ``uuid`` and our ``connector`` payload (see SmsApiConnector)
+        :param results: dicts with ``uuid`` and our ``connector`` payload (see sms.sms engine)
         """
         rows = [res for res in results if res.get('connector')]
         if not rows:
@@ -138,7 +151,8 @@ class SmsMessage(models.Model):
     # delivery reports -------------------------------------------------------------
     @api.model
     def _find_for_report(self, gateway, report):
-        domain = [('gateway_id', '=', gateway.id), ('provider_message_id', '=', report.provider_message_id)]
+        domain = [('gateway_id', '=', gateway.id), ('provider_message_id', '=', report.provider_message_id),
+                  ('direction', '=', 'outbound')]
         if report.number:
             domain.append(('number', '=', report.number))
         return self.search(domain)
@@ -173,6 +187,10 @@ class SmsMessage(models.Model):
             vals = {'state': new_state}
             if new_state == 'delivered':
                 vals['delivered_date'] = fields.Datetime.now()
+            if new_state == 'failed' and (report.error_code == '21610' or report.raw_status == 'BLACKLISTED_NUMBER'):
+                self._sms_connector_opt_out([message.number], _("delivery report %(status)s from %(gateway)s",
+                                                                status=report.error_code or report.raw_status,
+                                                                gateway=message.gateway_id.name))
             if new_state == 'failed':
                 vals.update(
                     error_code=report.error_code or report.raw_status,
@@ -197,3 +215,243 @@ class SmsMessage(models.Model):
                     'not_delivered')
             elif message.state in STATE_TO_ODOO_SMS_STATE:
                 tracker._action_update_from_sms_state(STATE_TO_ODOO_SMS_STATE[message.state])
+
+    # inbound SMS (two-way) --------------------------------------------------------
+    @api.model
+    def _receive_inbound(self, gateway, inbounds, inline_replies=False):
+        """Log, match and post SMS received on ``gateway``, and apply their opt-out keywords.
+
+        Replays of an SMS already received are ignored.
+        :param inbounds: InboundSms list from the provider adapter
+        :param inline_replies: whether auto-replies go back in the webhook answer (else they are queued)
+        :return: texts to answer in the webhook response
+        """
+        replies = []
+        for inbound in inbounds:
+            message = self._sms_connector_log_inbound(gateway, inbound)
+            if not message:
+                _logger.info("SMS gateway %s: inbound SMS %s already received, ignored", gateway.id,
+                             inbound.provider_message_id)
+                continue
+            reply = message._sms_connector_apply_keyword(provider_detected=bool(inbound.keyword))
+            message._sms_connector_post_on_record()
+            if reply and inline_replies:
+                replies.append(reply)
+                message._sms_connector_log_inline_reply(reply)
+            elif reply:
+                message._sms_connector_send_reply(reply, post=False)
+        return replies
+
+    @api.model
+    def _sms_connector_log_inbound(self, gateway, inbound):
+        """The sms.message of one inbound SMS, matched to its record; empty if already received."""
+        domain = [('gateway_id', '=', gateway.id), ('provider_message_id', '=', inbound.provider_message_id),
+                  ('direction', '=', 'inbound')]
+        if self.search_count(domain, limit=1):
+            return self.browse()
+        number = normalize_number(inbound.sender).e164 or inbound.sender
+        keyword = inbound.keyword or self.env['sms.keyword'].sudo()._match(inbound.body).action or False
+        record, rule = self.env['sms.match.rule']._match(number, gateway.company_id)
+        partner = self._sms_connector_partner_for(record, number)
+        info = count_segments(inbound.body or '')
+        vals = {
+            'direction': 'inbound',
+            'state': 'received',
+            'gateway_id': gateway.id,
+            'provider_message_id': inbound.provider_message_id,
+            'number': number,
+            'gateway_number': inbound.recipient or False,
+            'body': inbound.body,
+            'segments': inbound.segments or info.segments,
+            'encoding': info.encoding,
+            'partner_id': partner.id,
+            'res_model': record._name if record is not None else False,
+            'res_id': record.id if record is not None else False,
+            'company_id': gateway.company_id.id,
+            'received_date': fields.Datetime.now(),
+            'keyword': keyword,
+        }
+        try:
+            with self.env.cr.savepoint():
+                message = self.create(vals)
+        except psycopg2.errors.UniqueViolation:
+            return self.browse()  # the same SMS received concurrently by another worker
+        message = message.with_context(sms_connector_match_rule=rule.id)
+        return message
+
+    @api.model
+    def _sms_connector_partner_for(self, record, number):
+        """The contact who sent the SMS: the matched contact, the record's customer, or by number."""
+        Partner = self.env['res.partner'].sudo()
+        if record is not None:
+            if record._name == 'res.partner':
+                return record
+            field = record._fields.get('partner_id')
+            if field and field.comodel_name == 'res.partner' and record.partner_id:
+                return record.partner_id
+        if not number:
+            return Partner
+        return Partner.search([('phone_sanitized', '=', number)], order='create_date desc, id desc', limit=1)
+
+    def _sms_connector_apply_keyword(self, provider_detected=False):
+        """STOP blacklists the number, START removes it; the text to answer, if any."""
+        self.ensure_one()
+        if not self.keyword:
+            return False
+        source = _("replied \"%(body)s\" to %(number)s (%(gateway)s)",
+                   body=(self.body or '').strip() or self.keyword.upper(),
+                   number=self.gateway_number or '-', gateway=self.gateway_id.name)
+        if self.keyword == 'stop':
+            self._sms_connector_opt_out([self.number], source)
+        elif self.keyword == 'start':
+            self._sms_connector_opt_in([self.number], source)
+        if provider_detected:
+            return False  # the provider answered its own keyword already
+        return self.env['sms.keyword'].sudo()._match(self.body).reply or False
+
+    @api.model
+    def _sms_connector_opt_out(self, numbers, source):
+        """Blacklist ``numbers`` (they asked to stop), noting when and how on the blacklist entry."""
+        return self._sms_connector_blacklist(numbers, _("Opted out: %(source)s.", source=source), add=True)
+
+    @api.model
+    def _sms_connector_opt_in(self, numbers, source):
+        """Take ``numbers`` off the blacklist (they asked to receive SMS again)."""
+        return self._sms_connector_blacklist(numbers, _("Opted back in: %(source)s.", source=source), add=False)
+
+    @api.model
+    def _sms_connector_blacklist(self, numbers, note, add):
+        numbers = list(dict.fromkeys(
+            e164 for e164 in (normalize_number(number).e164 for number in numbers or []) if e164))
+        Blacklist = self.env['phone.blacklist'].sudo()
+        if not numbers:
+            return Blacklist
+        entries = Blacklist._add(numbers) if add else Blacklist._remove(numbers)
+        when = fields.Datetime.to_string(fields.Datetime.now())
+        for entry in entries:
+            entry.with_context(mail_post_autofollow_author_skip=True).message_post(
+                body=_("%(note)s (%(date)s UTC)", note=note, date=when), subtype_xmlid='mail.mt_note')
+        return entries
+
+    def _sms_connector_post_on_record(self):
+        """Show the reply in the record's chatter as an incoming SMS and tell its responsible user."""
+        self.ensure_one()
+        record = self._sms_connector_record_sudo()
+        if record is None or not hasattr(record, 'message_post'):
+            return False
+        record = record.with_context(mail_create_nosubscribe=True, mail_post_autofollow_author_skip=True)
+        responsible = self.env['res.users']
+        field = record._fields.get('user_id')
+        if field and field.comodel_name == 'res.users' and record.user_id.active:
+            responsible = record.user_id
+        if responsible and responsible.partner_id not in record.message_partner_ids:
+            record.message_subscribe(partner_ids=responsible.partner_id.ids)
+        partner = self.partner_id
+        record.message_post(
+            body=self.body or '', message_type='sms', subtype_xmlid='mail.mt_comment',
+            author_id=partner.id or False, email_from=None if partner else self.number)
+        rule = self.env['sms.match.rule'].sudo().browse(self.env.context.get('sms_connector_match_rule')).exists()
+        if not rule:
+            rule = self.env['sms.match.rule'].sudo().search(
+                [('model', '=', record._name), ('company_id', 'in', [False, self.company_id.id])], limit=1)
+        if rule.create_activity and responsible and hasattr(record, 'activity_schedule'):
+            record.activity_schedule(
+                activity_type_id=rule.activity_type_id.id or self.env.ref('mail.mail_activity_data_todo').id,
+                summary=_("Answer the SMS from %(number)s", number=self.number),
+                note=self.body or '', user_id=responsible.id)
+        return True
+
+    def _sms_connector_record_sudo(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id or self.res_model not in self.env:
+            return None
+        return self.env[self.res_model].sudo().browse(self.res_id).exists() or None
+
+    def _sms_connector_log_inline_reply(self, body):
+        """Keep the auto-reply sent in the webhook answer in the conversation."""
+        self.ensure_one()
+        info = count_segments(body)
+        return self.create({
+            'direction': 'outbound', 'state': 'sent', 'number': self.number, 'body': body,
+            'segments': info.segments, 'encoding': info.encoding, 'gateway_id': self.gateway_id.id,
+            'gateway_number': self.gateway_number, 'partner_id': self.partner_id.id,
+            'res_model': self.res_model, 'res_id': self.res_id, 'company_id': self.company_id.id,
+            'sent_date': fields.Datetime.now(),
+        })
+
+    def _sms_connector_send_reply(self, body, post=True):
+        """Answer this inbound SMS through the gateway and from the number it arrived on.
+
+        :param post: also post the answer in the linked record's chatter (user replies)
+        :return: the sms.sms created
+        """
+        self.ensure_one()
+        sms_model = self.env['sms.sms'].sudo().with_context(sms_connector_reply_to=self.id)
+        record = self._sms_connector_record_sudo()
+        if post and record is not None and hasattr(record, '_message_sms'):
+            posted = record.with_context(sms_connector_reply_to=self.id)._message_sms(
+                body, partner_ids=False, sms_numbers=[self.number], put_in_queue=False)
+            return sms_model.search([('mail_message_id', '=', posted.id)])
+        sms = sms_model.create({
+            'number': self.number, 'body': body, 'partner_id': self.partner_id.id,
+            'record_company_id': self.company_id.id, 'state': 'outgoing',
+            'sms_connector_res_model': self.res_model or False, 'sms_connector_res_id': self.res_id or False,
+        })
+        sms.send()
+        return sms
+
+    # inbox actions ------------------------------------------------------------------
+    def action_view_conversation(self):
+        """All SMS exchanged with this number, oldest first, like a phone's thread."""
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('sms_connector.sms_message_action_conversation')
+        action.update(domain=[('number', '=', self.number)], name=_("Conversation with %(number)s", number=self.number))
+        return action
+
+    def action_reply(self):
+        self.ensure_one()
+        return {
+            'type': 'ir.actions.act_window',
+            'name': _("Reply to %(number)s", number=self.number),
+            'res_model': 'sms.inbound.reply',
+            'view_mode': 'form',
+            'target': 'new',
+            'context': {'default_message_id': self.id},
+        }
+
+    def action_link_record(self):
+        self.ensure_one()
+        return {
+            'type': 'ir.actions.act_window',
+            'name': _("Link to a record"),
+            'res_model': 'sms.inbound.link',
+            'view_mode': 'form',
+            'target': 'new',
+            'context': {'default_message_id': self.id},
+        }
+
+    def action_create_partner(self):
+        """Unknown sender: make them a contact and file the SMS on it."""
+        self.ensure_one()
+        partner = self.env['res.partner'].create({'name': self.number, 'phone': self.number})
+        self._sms_connector_link(partner)
+        return {'type': 'ir.actions.act_window', 'res_model': 'res.partner', 'res_id': partner.id,
+                'views': [(False, 'form')]}
+
+    def action_create_lead(self):
+        """Unknown sender asking about an offer: open a lead with the SMS."""
+        self.ensure_one()
+        lead = self.env['crm.lead'].create({
+            'name': _("SMS from %(number)s", number=self.number), 'phone': self.number,
+            'partner_id': self.partner_id.id, 'description': self.body, 'type': 'lead',
+        })
+        self._sms_connector_link(lead)
+        return {'type': 'ir.actions.act_window', 'res_model': 'crm.lead', 'res_id': lead.id,
+                'views': [(False, 'form')]}
+
+    def _sms_connector_link(self, record):
+        """File inbound SMS on ``record`` (from the inbox) and post them in its chatter."""
+        for message in self:
+            partner = message.partner_id or self._sms_connector_partner_for(record, message.number)
+            message.sudo().write({'res_model': record._name, 'res_id': record.id, 'partner_id': partner.id})
+            message.sudo()._sms_connector_post_on_record()

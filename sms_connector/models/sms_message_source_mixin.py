@@ -27,3 +27,14 @@ class SmsMessageSourceMixin(models.AbstractModel):
         action = self.env['ir.actions.act_window']._for_xml_id('sms_connector.sms_message_action')
         action.update(domain=self._sms_message_domain(), context={'create': False}, name=_("SMS"))
         return action
+
+    def action_view_sms_conversation(self):
+        """The SMS thread with this document's numbers: what we sent and what they answered, in order."""
+        self.ensure_one()
+        numbers = set(self.env['sms.message'].search(self._sms_message_domain()).mapped('number'))
+        if 'phone_sanitized' in self._fields and self.phone_sanitized:
+            numbers.add(self.phone_sanitized)
+        action = self.env['ir.actions.act_window']._for_xml_id('sms_connector.sms_message_action_conversation')
+        action.update(domain=[('number', 'in', sorted(n for n in numbers if n))], context={'create': False},
+                      name=_("SMS conversation"))
+        return action

@@ -6,6 +6,7 @@ from .base import (
     UNKNOWN,
     Balance,
     GatewayConfig,
+    InboundSms,
     MalformedCallback,
     OutboundSms,
     ProviderError,

@@ -5,6 +5,7 @@ Each provider addon subclasses :class:`SmsProvider` and registers it with
 :class:`GatewayConfig` from an ``sms.gateway`` record and only exchange plain data with it.
 """
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..tools.dispatcher import run_requests
 
@@ -41,6 +42,7 @@ class OutboundSms:
     body: str
     purpose: str = "transactional"  # or 'marketing'
     sender: str = ""
+    request_key: str = ""  # provider request this message belongs to (kept across retries)
 
 
 @dataclass
@@ -55,6 +57,9 @@ class SendResult:
     error_message: str | None = None
     failure: str | None = None  # number_format, opted_out, credit, auth, config, rate_limited, server, rejected
     retry_after: float | None = None
+    # UNKNOWN after a timeout: the provider may still be processing the request, so not
+    # finding the message there yet does not prove it was not sent
+    maybe_in_flight: bool = False
 
 
 @dataclass
@@ -68,6 +73,19 @@ class StatusReport:
     segments: int | None = None
     cost: float | None = None
     currency: str | None = None
+
+
+@dataclass
+class InboundSms:
+    """One SMS a customer sent to one of our numbers, as the provider reported it."""
+
+    provider_message_id: str  # unique per gateway: replays of the same webhook are ignored
+    sender: str  # the customer's number (E.164 when the provider gives it)
+    recipient: str  # our number it arrived on
+    body: str
+    segments: int | None = None
+    received_at: datetime | None = None
+    keyword: str | None = None  # opt-out handling the provider already detected: 'stop', 'start', 'help'
 
 
 @dataclass
@@ -97,30 +115,43 @@ class SmsProvider:
     name = ""
     default_base_url = ""
     max_recipients_per_request = 1
+    # True when resending the same request (same request_key) can never deliver twice
+    idempotent_requests = False
 
     def __init__(self, config):
         self.config = config
 
     # sending ---------------------------------------------------------------
     def send(self, batch):
-        """Send ``batch`` (OutboundSms list) concurrently; one SendResult per message, in order.
+        """Send ``batch`` (OutboundSms list) concurrently; one SendResult per message, in order."""
+        results = self.send_chunks(self.split_requests(batch))
+        by_key = {result.key: result for result in results}
+        return [by_key[sms.key] for sms in batch]
 
-        Requests run in a bounded pool honouring the gateway's concurrency and rate limits;
-        a failing request only fails its own messages.
-        """
-        chunks = self.split_requests(batch)
-        results = run_requests(
+    def send_chunks(self, chunks):
+        """Send already grouped requests; requests run in a bounded pool honouring the gateway's
+        concurrency and rate limits, and a failing request only fails its own messages."""
+        return run_requests(
             self.send_request, chunks,
             max_workers=self.config.max_concurrency,
             rate=self.config.rate_limit,
             on_error=self._unexpected_error_results,
         )
-        by_key = {result.key: result for result in results}
-        return [by_key[sms.key] for sms in batch]
 
     def split_requests(self, batch):
         """Group messages into provider requests (one per message unless the API batches)."""
         return [[sms] for sms in batch]
+
+    def request_key(self, chunk):
+        """Identity of a request, stored before sending so that a retry can repeat it exactly."""
+        return chunk[0].key
+
+    def lookup(self, sms, since):
+        """Find ``sms`` at the provider after an unknown outcome: a SENT SendResult, or None.
+
+        Only providers with a message search API implement it.
+        """
+        return None
 
     def send_request(self, chunk):
         """Perform one provider request for ``chunk``; return one SendResult per message."""
@@ -141,6 +172,20 @@ class SmsProvider:
     def parse_status(self, data):
         """Turn a delivery report payload into StatusReport objects; MalformedCallback if unusable."""
         raise NotImplementedError
+
+    # inbound SMS ------------------------------------------------------------------
+    inline_replies = False  # whether the webhook answer itself can carry reply SMS (Twilio's TwiML)
+
+    def parse_inbound(self, data):
+        """Turn an inbound SMS webhook payload into InboundSms objects; MalformedCallback if unusable."""
+        raise NotImplementedError
+
+    def inbound_answer(self, replies):
+        """HTTP answer to an inbound webhook, as (body, content type).
+
+        :param replies: texts to send back to the sender in the answer (only if ``inline_replies``)
+        """
+        return '', None
 
     # account -------------------------------------------------------------------
     def balance(self):

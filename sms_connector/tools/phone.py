@@ -3,9 +3,12 @@
 Why: providers reject local formats, and an unusable number must fail with a clear reason
 before any provider call instead of costing a request.
 """
+import re
 from dataclasses import dataclass
 
 import phonenumbers
+
+E164_RE = re.compile(r'\+[1-9]\d{6,14}')
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,10 @@ def normalize_number(raw, default_country=None):
         return NormalizedNumber(None, None, f"Invalid phone number {raw!r}: {reason}.")
     if not phonenumbers.is_valid_number(parsed):
         return NormalizedNumber(None, None, f"Invalid phone number {raw!r}: not a valid number for its country.")
-    return NormalizedNumber(
-        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
-        phonenumbers.region_code_for_number(parsed),
-        None,
-    )
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if not E164_RE.fullmatch(e164):  # short codes and service numbers are not SMS destinations
+        return NormalizedNumber(None, None, f"Invalid phone number {raw!r}: too short for a mobile number.")
+    return NormalizedNumber(e164, phonenumbers.region_code_for_number(parsed), None)
 
 
 def country_of(e164):

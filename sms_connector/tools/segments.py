@@ -38,7 +38,8 @@ def _gsm7_parts(text):
 
 def _ucs2_parts(text):
     """Count UCS-2 parts in UTF-16 units without splitting a surrogate pair."""
-    units = len(text.encode("utf-16-le")) // 2
+    # surrogatepass: a lone surrogate (broken input) still counts as one unit instead of crashing
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
     if units <= UCS2_SINGLE:
         return units, 1
     parts, used = 1, 0

@@ -1,1 +1,3 @@
 from . import sms_composer
+from . import sms_inbound_link
+from . import sms_inbound_reply

@@ -6,6 +6,7 @@ messages so that a retried request is refused by Octopush instead of being sent 
 import hashlib
 import re
 import threading
+from datetime import datetime
 
 import requests
 
@@ -15,6 +16,7 @@ from odoo.addons.sms_connector.providers import (
     SENT,
     UNKNOWN,
     Balance,
+    InboundSms,
     MalformedCallback,
     ProviderError,
     SendResult,
@@ -35,7 +37,6 @@ ERROR_CODES = {
     111: (FAILED, 'config'),  # bad type
     116: (FAILED, 'rejected'),  # too many recipients
     117: (FAILED, 'number_format'),  # no valid number
-    120: (UNKNOWN, 'server'),  # duplicate request_id: an earlier attempt reached Octopush
     121: (FAILED, 'rejected'),  # "STOP au XXXXX" missing in a marketing SMS
 }
 
@@ -70,6 +71,7 @@ class OctopushProvider(SmsProvider):
     name = 'Octopush'
     default_base_url = 'https://api.octopush.com/v1/public'
     max_recipients_per_request = MAX_RECIPIENTS
+    idempotent_requests = True  # Octopush refuses a request_id it already accepted (24 h)
 
     def __init__(self, config):
         super().__init__(config)
@@ -100,6 +102,9 @@ class OctopushProvider(SmsProvider):
             for start in range(0, len(group), MAX_RECIPIENTS)
         ]
 
+    def request_key(self, chunk):
+        return request_id_for(chunk)
+
     def build_payload(self, chunk):
         first = chunk[0]
         payload = {
@@ -107,7 +112,7 @@ class OctopushProvider(SmsProvider):
             'text': first.body,
             'type': self.config.options.get('sms_type') or 'sms_premium',
             'purpose': 'wholesale' if first.purpose == 'marketing' else 'alert',
-            'request_id': request_id_for(chunk),
+            'request_id': first.request_key or request_id_for(chunk),
             'with_replies': bool(self.config.options.get('with_replies')),
         }
         sender = first.sender or self.config.sender
@@ -148,6 +153,8 @@ class OctopushProvider(SmsProvider):
             return all_(UNKNOWN, error_message="Octopush accepted the request without a ticket.", failure='server')
         code = _int(data.get('code') or data.get('error_code'))
         message = data.get('message') or data.get('error') or f"Octopush answered HTTP {response.status_code}"
+        if code == 120:
+            return all_(SENT, error_message="Octopush had already accepted this request (duplicate request_id).")
         if code in ERROR_CODES:
             state, failure = ERROR_CODES[code]
         elif response.status_code == 429:
@@ -177,6 +184,37 @@ class OctopushProvider(SmsProvider):
         return [StatusReport(
             provider_message_id=ticket, number=number, status=STATUS_MAP[raw], raw_status=raw,
             error_code=raw if failed else None, error_message=STATUS_MESSAGES.get(raw) if failed else None,
+        )]
+
+    def parse_inbound(self, data):
+        """A reply (``reception_date``) or a STOP notification (``stop_date``).
+
+        Octopush gives no id of its own: ``message_id`` is the ticket of the SMS answered,
+        so the id is built from ticket, number and date, stable across replays.
+        """
+        if any(isinstance(data.get(key), (dict, list)) for key in ('message_id', 'number', 'text', 'sim_card_number')):
+            raise MalformedCallback("message_id, number, text and sim_card_number must be plain values")
+        ticket = str(data.get('message_id') or '').strip()
+        number = str(data.get('number') or '').strip()
+        text = data.get('text')
+        reception_date = str(data.get('reception_date') or '').strip()
+        stop_date = str(data.get('stop_date') or '').strip()
+        if not ticket or not number:
+            raise MalformedCallback("message_id and number are required")
+        if not isinstance(text, str) and not stop_date:
+            raise MalformedCallback("text is required")
+        if not reception_date and not stop_date:
+            raise MalformedCallback("reception_date or stop_date is required")
+        if not number.startswith('+') and number.isdigit():
+            number = '+' + number
+        date = reception_date or stop_date
+        received_at = _datetime(date)
+        if received_at is None:
+            raise MalformedCallback(f"Unreadable date {date!r}")
+        return [InboundSms(
+            provider_message_id=f"{ticket}:{number}:{date}", sender=number,
+            recipient=str(data.get('sim_card_number') or '').strip(), body=text if isinstance(text, str) else '',
+            received_at=received_at, keyword=None if reception_date else 'stop',
         )]
 
     # account -------------------------------------------------------------------
@@ -220,3 +258,13 @@ def _float(value):
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _datetime(value):
+    """Octopush dates (``Y-m-d H:i:s``, ISO 8601 tolerated), or None."""
+    for fmt in ('%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S'):
+        try:
+            return datetime.strptime(value[:19], fmt)
+        except ValueError:
+            continue
+    return None

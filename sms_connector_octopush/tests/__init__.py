@@ -1,1 +1,2 @@
 from . import test_octopush_adapter
+from . import test_octopush_inbound

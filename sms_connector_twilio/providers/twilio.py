@@ -1,6 +1,8 @@
 """Twilio Programmable Messaging adapter (official ``twilio`` SDK), no ORM."""
+import logging
 import re
 import threading
+from xml.sax.saxutils import escape as xml_escape
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -14,6 +16,7 @@ from odoo.addons.sms_connector.providers import (
     SENT,
     UNKNOWN,
     Balance,
+    InboundSms,
     MalformedCallback,
     ProviderError,
     SendResult,
@@ -22,7 +25,14 @@ from odoo.addons.sms_connector.providers import (
     register_provider,
 )
 
-SID_RE = re.compile(r'^(SM|MM)[0-9a-fA-F]{32}$')
+SID_RE = re.compile(r'(SM|MM)[0-9a-fA-F]{32}')
+XML_INVALID_RE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f]')  # not allowed in XML 1.0
+
+# The SDK logs every request and response (headers included) at INFO: keep it out of Odoo's
+# logs, for the credentials' sake and because it costs more than the request itself.
+_sdk_logger = logging.getLogger(__name__ + '.sdk')
+_sdk_logger.setLevel(logging.WARNING)
+OPT_OUT_TYPES = ('stop', 'start', 'help')  # Advanced Opt-Out's OptOutType, lower-cased
 
 # Twilio error code -> (outcome, failure category). See https://www.twilio.com/docs/api/errors
 ERROR_CODES = {
@@ -61,6 +71,17 @@ STATUS_MAP = {
 }
 
 
+class _HeaderKeepingHttpClient(TwilioHttpClient):
+    """Keeps the last response's headers: the SDK's exceptions drop them (Retry-After)."""
+
+    last_headers = None
+
+    def request(self, *args, **kwargs):
+        response = super().request(*args, **kwargs)
+        self.last_headers = response.headers
+        return response
+
+
 @register_provider
 class TwilioProvider(SmsProvider):
     code = 'twilio'
@@ -75,7 +96,7 @@ class TwilioProvider(SmsProvider):
         """One SDK client (and HTTP keep-alive session) per worker thread."""
         client = getattr(self._local, 'client', None)
         if client is None:
-            http_client = TwilioHttpClient(pool_connections=True, timeout=self.config.timeout)
+            http_client = _HeaderKeepingHttpClient(pool_connections=True, timeout=self.config.timeout, logger=_sdk_logger)
             # A non-empty environment: the SDK falls back to os.environ for an empty one, and
             # TWILIO_REGION / TWILIO_EDGE there would rewrite the configured host.
             client = Client(self.config.account, self.config.secret, http_client=http_client,
@@ -99,7 +120,10 @@ class TwilioProvider(SmsProvider):
         try:
             message = self._client().messages.create(**params)
         except TwilioRestException as exc:
-            return [self._error_result(sms.key, exc)]
+            result = self._error_result(sms.key, exc)
+            if result.state == RETRY:
+                result.retry_after = _float((self._client().http_client.last_headers or {}).get('Retry-After'))
+            return [result]
         except requests.exceptions.ConnectTimeout as exc:
             return [SendResult(sms.key, RETRY, error_message=f"Twilio unreachable: {exc}", failure='server')]
         except requests.exceptions.ConnectionError as exc:
@@ -107,7 +131,8 @@ class TwilioProvider(SmsProvider):
                 return [SendResult(sms.key, RETRY, error_message=f"Twilio unreachable: {exc}", failure='server')]
             return [SendResult(sms.key, UNKNOWN, error_message=f"Connection lost after sending: {exc}", failure='server')]
         except requests.exceptions.Timeout as exc:
-            return [SendResult(sms.key, UNKNOWN, error_message=f"No answer from Twilio in time: {exc}", failure='server')]
+            return [SendResult(sms.key, UNKNOWN, error_message=f"No answer from Twilio in time: {exc}", failure='server',
+                               maybe_in_flight=True)]
         except (TwilioException, ValueError) as exc:
             # e.g. an unparsable 2xx body: Twilio may have accepted the message
             return [SendResult(sms.key, UNKNOWN, error_message=f"Unreadable Twilio answer: {exc}", failure='server')]
@@ -139,28 +164,70 @@ class TwilioProvider(SmsProvider):
             key, state, error_code=str(code or exc.status or ''), error_message=message or f"HTTP {exc.status}",
             failure=failure)
 
+    def lookup(self, sms, since):
+        """Twilio creates the message resource when it accepts the request: search it."""
+        try:
+            candidates = self._client().messages.list(to=sms.number, limit=50)
+        except (TwilioException, requests.exceptions.RequestException):
+            return None
+        for message in candidates:
+            created = message.date_created
+            if message.body == sms.body and (created is None or since is None or created >= since):
+                return SendResult(sms.key, SENT, provider_message_id=message.sid, segments=_int(message.num_segments))
+        return None
+
     # callbacks ---------------------------------------------------------------
     def verify_signature(self, url, params, headers):
         signature = headers.get('X-Twilio-Signature', '')
         if not signature or not self.config.secret:
             return False
-        return RequestValidator(self.config.secret).validate(url, params, signature)
+        try:
+            return RequestValidator(self.config.secret).validate(url, params, signature)
+        except (ValueError, TypeError):  # e.g. an unparsable port in the URL: not a valid request
+            return False
 
     def parse_status(self, data):
-        sid = data.get('MessageSid') or data.get('SmsSid') or ''
-        raw = (data.get('MessageStatus') or data.get('SmsStatus') or '').lower()
-        if not SID_RE.match(sid):
+        sid = _text(data, 'MessageSid') or _text(data, 'SmsSid')
+        raw = (_text(data, 'MessageStatus') or _text(data, 'SmsStatus')).lower()
+        if not SID_RE.fullmatch(sid):
             raise MalformedCallback("MessageSid missing or malformed")
         if raw not in STATUS_MAP:
             raise MalformedCallback(f"Unknown MessageStatus {raw!r}")
-        error_code = (data.get('ErrorCode') or '').strip() or None
+        error_code = _text(data, 'ErrorCode').strip() or None
         error_message = None
         if STATUS_MAP[raw] == 'failed':
-            error_message = data.get('ErrorMessage') or DELIVERY_ERRORS.get(error_code or '') or f"Twilio status {raw}"
+            error_message = _text(data, 'ErrorMessage') or DELIVERY_ERRORS.get(error_code or '') or f"Twilio status {raw}"
         return [StatusReport(
             provider_message_id=sid, status=STATUS_MAP[raw], raw_status=raw, error_code=error_code,
-            error_message=error_message, segments=_int(data.get('NumSegments')),
+            error_message=error_message, segments=_int(_text(data, 'NumSegments')),
         )]
+
+    inline_replies = True  # TwiML <Message> in the webhook answer
+
+    def parse_inbound(self, data):
+        if any(value is not None and not isinstance(value, str) for value in data.values()):
+            raise MalformedCallback("Twilio posts text fields only")
+        sid = (data.get('MessageSid') or data.get('SmsSid') or '').strip()
+        sender = (data.get('From') or '').strip()
+        recipient = (data.get('To') or '').strip()
+        if not SID_RE.fullmatch(sid):
+            raise MalformedCallback("MessageSid missing or malformed")
+        if not sender or not recipient:
+            raise MalformedCallback("From and To are required")
+        body = data.get('Body')
+        if body is None:
+            raise MalformedCallback("Body is missing")
+        opt_out = (data.get('OptOutType') or '').strip().lower()
+        return [InboundSms(
+            provider_message_id=sid, sender=sender, recipient=recipient, body=body,
+            segments=_int(data.get('NumSegments')), keyword=opt_out if opt_out in OPT_OUT_TYPES else None,
+        )]
+
+    def inbound_answer(self, replies):
+        """Empty TwiML, or one <Message> per reply (Twilio sends them to the sender)."""
+        messages = ''.join(f'<Message>{xml_escape(XML_INVALID_RE.sub("", text))}</Message>' for text in replies if text)
+        body = f'<Response>{messages}</Response>' if messages else '<Response />'
+        return f'<?xml version="1.0" encoding="UTF-8"?>{body}', 'text/xml'
 
     # account -------------------------------------------------------------------
     def balance(self):
@@ -182,9 +249,26 @@ class TwilioProvider(SmsProvider):
         return f"Twilio account {account.friendly_name} is active."
 
 
+def _text(data, key):
+    """A callback field as text; anything else (JSON numbers, lists) is a malformed callback."""
+    value = data.get(key)
+    if value is None:
+        return ''
+    if not isinstance(value, str):
+        raise MalformedCallback(f"{key} must be a string")
+    return value
+
+
 def _int(value):
     try:
         return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value):
+    try:
+        return float(value)
     except (TypeError, ValueError):
         return None
 

@@ -1,1 +1,2 @@
 from . import test_twilio_adapter
+from . import test_twilio_inbound

@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+_CURRENT_REQUEST = threading.local()  # full path (with query) of the request this thread serves
+
 __all__ = ["FakeProviderServer", "sms_segments", "twilio_signature"]
 
 _logger = logging.getLogger(__name__)
@@ -555,6 +557,7 @@ class FakeProviderServer:
 
     def _dispatch_request(self, handler):
         """Split provider traffic (latency, faults, logging) from helper pages."""
+        _CURRENT_REQUEST.path = handler.path
         path = urllib.parse.urlsplit(handler.path).path
         is_twilio = path == TWILIO_PREFIX or path.startswith(TWILIO_PREFIX + "/")
         is_octopush = path == OCTOPUSH_PREFIX or path.startswith(OCTOPUSH_PREFIX + "/")
@@ -647,6 +650,7 @@ class FakeProviderServer:
         ("POST", re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$"), "_twilio_create_message"),
         ("GET", re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages/(?P<msid>[^/]+)\.json$"),
          "_twilio_fetch_message"),
+        ("GET", re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$"), "_twilio_list_messages"),
         ("GET", re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Balance\.json$"), "_twilio_balance"),
         ("GET", re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/.]+)\.json$"), "_twilio_account"),
     )
@@ -770,6 +774,21 @@ class FakeProviderServer:
         if resource is None or resource["account_sid"] != match.group("sid"):
             return _Reply(404, _twilio_error_body(20404, 404, path=match.group(0)))
         return _Reply(200, resource)
+
+    def _twilio_list_messages(self, match, body):
+        """Message list, newest first, filtered by ``To`` like Twilio's (used to reconcile)."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(_CURRENT_REQUEST.path).query)
+        to = (query.get("To") or [None])[-1]
+        with self._lock:
+            resources = [dict(r) for r in self._twilio_resources.values()
+                         if r["account_sid"] == match.group("sid") and (to is None or r["to"] == to)]
+        resources.reverse()
+        page_size = int((query.get("PageSize") or ["50"])[-1])
+        return _Reply(200, {
+            "messages": resources[:page_size], "page": 0, "page_size": page_size,
+            "first_page_uri": match.group(0), "next_page_uri": None, "previous_page_uri": None,
+            "uri": match.group(0), "start": 0, "end": max(len(resources[:page_size]) - 1, 0),
+        })
 
     def _twilio_account(self, match, body):
         sid = match.group("sid")
@@ -1052,3 +1071,38 @@ class FakeProviderServer:
             "<table border='1'><tr><th>Number</th><th>Body</th><th>Provider</th>"
             f"<th>Time</th></tr>{''.join(lines)}</table></body></html>"
         )
+
+    # -- inbound SMS (customer -> us) ------------------------------------------
+
+    def send_inbound(self, kind, url, data, account_sid=None, timeout=CALLBACK_TIMEOUT):
+        """POST an inbound SMS webhook to ``url`` as the provider would; return (status, body).
+
+        ``kind`` is "twilio" (form, signed with the account's auth token, a fresh MessageSid
+        unless given) or "octopush" (JSON, reply or STOP notification as given).
+        """
+        if kind == "twilio":
+            sid = account_sid or data.get("AccountSid") or next(iter(self.twilio_accounts or {}), "AC" + "0" * 32)
+            params = {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": sid, "NumMedia": "0",
+                      "ApiVersion": TWILIO_API_VERSION, **data}
+            params.setdefault("SmsSid", params["MessageSid"])
+            params.setdefault("NumSegments", str(sms_segments(params.get("Body", ""))))
+            token = (self.twilio_accounts or {}).get(sid, "")
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                "X-Twilio-Signature": twilio_signature(token, url, params),
+                "User-Agent": "TwilioProxy/1.1",
+            }
+            raw = urllib.parse.urlencode(params).encode("utf-8")
+        elif kind == "octopush":
+            params = dict(data)
+            headers = {"Content-Type": "application/json", "User-Agent": "Octopush-MO/1.0"}
+            raw = json.dumps(params).encode("utf-8")
+        else:
+            raise ValueError(f"unknown inbound kind {kind!r}")
+        request = urllib.request.Request(url, data=raw, headers=headers, method="POST")
+        try:
+            with self._opener.open(request, timeout=timeout) as response:
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.read().decode("utf-8", "replace")

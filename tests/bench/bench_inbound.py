@@ -1,0 +1,240 @@
+"""Inbound SMS webhook benchmark: latency and throughput with many contacts to match against.
+
+Not a test (pytest does not collect bench_*.py). It builds a scratch database with the addons,
+inserts N contacts (and an outbound SMS history) by SQL, starts Odoo on a free port, posts signed
+Twilio inbound webhooks concurrently and prints p50/p95/p99 latency and throughput, plus the plan
+of the matching query.
+
+    .venv/bin/python tests/bench/bench_inbound.py --contacts 1000000
+    .venv/bin/python tests/bench/bench_inbound.py --contacts 200000 --requests 2000 --concurrency 8 --keep
+
+Environment: ODOO_SRC (/opt/odoo), PGHOST/PGPORT/PGUSER/PGPASSWORD (127.0.0.1/5432/odoo/odoo).
+"""
+import argparse
+import base64
+import hashlib
+import hmac
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg2
+import requests
+
+HERE = Path(__file__).resolve().parents[2]
+ODOO_SRC = Path(os.environ.get('ODOO_SRC', '/opt/odoo'))
+ADDONS = 'sms_connector,sms_connector_twilio,sms_connector_octopush'
+TWILIO_SID = 'AC' + 'e' * 32
+TWILIO_TOKEN = 'bench-twilio-token'
+OUR_NUMBER = '+15005550006'
+
+
+def pg_params(dbname):
+    return {
+        'host': os.environ.get('PGHOST', '127.0.0.1'), 'port': int(os.environ.get('PGPORT', '5432')),
+        'user': os.environ.get('PGUSER', 'odoo'), 'password': os.environ.get('PGPASSWORD', 'odoo'), 'dbname': dbname,
+    }
+
+
+def contact_number(index):
+    return f'+3361{index:07d}'  # valid French mobile numbers, one per contact
+
+
+def twilio_signature(url, params):
+    payload = url + ''.join(name + params[name] for name in sorted(params))
+    return base64.b64encode(hmac.new(TWILIO_TOKEN.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def odoo_cmd(conf, db, *args):
+    return [sys.executable, str(ODOO_SRC / 'odoo-bin'), '-c', str(conf), '-d', db, *args]
+
+
+def drop_database(db):
+    conn = psycopg2.connect(**pg_params('postgres'))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    finally:
+        conn.close()
+
+
+def create_database(conf, db):
+    drop_database(db)
+    started = time.monotonic()
+    subprocess.run(odoo_cmd(conf, db, '-i', ADDONS, '--stop-after-init', '--log-level=warn'),
+                   check=True, cwd=HERE)
+    print(f"database {db}: addons installed in {time.monotonic() - started:.0f} s")
+
+
+def fill_database(db, contacts):
+    """N contacts, an outbound SMS history (half of it recent) and a Twilio gateway, by SQL."""
+    started = time.monotonic()
+    with psycopg2.connect(**pg_params(db)) as conn, conn.cursor() as cr:
+        cr.execute("""
+            INSERT INTO res_partner (name, complete_name, phone, phone_sanitized, active, type, is_company,
+                                     autopost_bills, lang, create_date, write_date)
+            SELECT 'Contact ' || i, 'Contact ' || i, '+33 6 1' || lpad(i::text, 7, '0'), '+3361' || lpad(i::text, 7, '0'),
+                   true, 'contact', false, 'ask', 'en_US',
+                   now() - (i %% 1000) * interval '1 hour', now() - (i %% 1000) * interval '1 hour'
+              FROM generate_series(0, %s - 1) AS i
+        """, [contacts])
+        cr.execute("UPDATE res_partner SET commercial_partner_id = id WHERE commercial_partner_id IS NULL")
+        cr.execute("SELECT id FROM res_company ORDER BY id LIMIT 1")
+        company_id = cr.fetchone()[0]
+        cr.execute("""
+            INSERT INTO sms_message (direction, state, number, body, purpose, company_id, res_model, res_id, partner_id,
+                                     create_date, write_date)
+            SELECT 'outbound', 'delivered', p.phone_sanitized, 'Your order has shipped', 'transactional', %s,
+                   'res.partner', p.id, p.id, now() - (p.id %% 60) * interval '1 day', now()
+              FROM res_partner p WHERE p.phone_sanitized IS NOT NULL AND p.id %% 5 = 0
+        """, [company_id])
+        token = secrets.token_urlsafe(24)
+        cr.execute("UPDATE sms_gateway SET active = false")
+        cr.execute("""
+            INSERT INTO sms_gateway (name, active, sequence, provider, company_id, base_url, account, secret, sender,
+                                     webhook_token, max_concurrency, rate_limit, timeout, create_date, write_date)
+            VALUES ('Twilio bench', true, 1, 'twilio', %s, 'http://127.0.0.1:9', %s, %s, %s, %s, 8, 0, 15, now(), now())
+            RETURNING id
+        """, [company_id, TWILIO_SID, TWILIO_TOKEN, OUR_NUMBER, token])
+        gateway_id = cr.fetchone()[0]
+        cr.execute("ANALYZE res_partner")
+        cr.execute("ANALYZE sms_message")
+        cr.execute("SELECT count(*) FROM res_partner")
+        total = cr.fetchone()[0]
+    print(f"inserted {contacts} contacts ({total} partners in all) and their SMS history in "
+          f"{time.monotonic() - started:.0f} s")
+    return gateway_id, token
+
+
+def explain_match(db, number):
+    with psycopg2.connect(**pg_params(db)) as conn, conn.cursor() as cr:
+        cr.execute("""EXPLAIN ANALYZE SELECT id FROM res_partner WHERE phone_sanitized = %s AND active
+                      ORDER BY create_date DESC, id DESC LIMIT 1""", [number])
+        return '\n'.join(row[0] for row in cr.fetchall())
+
+
+def start_odoo(conf, db, port, workers):
+    args = ['--http-port', str(port), '--max-cron-threads', '0', '--log-level', 'warn', '--workers', str(workers)]
+    if workers:
+        args += ['--limit-time-real', '600', '--limit-time-cpu', '600']
+    env = dict(os.environ, NO_PROXY='127.0.0.1,localhost', no_proxy='127.0.0.1,localhost')
+    process = subprocess.Popen(odoo_cmd(conf, db, *args), cwd=HERE, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f'http://127.0.0.1:{port}/web/health', timeout=2).status_code == 200:
+                return process
+        except requests.RequestException:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError("Odoo exited while starting")
+        time.sleep(0.5)
+    process.terminate()
+    raise RuntimeError("Odoo did not start in time")
+
+
+def run_load(base_url, path, contacts, total, concurrency, unmatched_ratio):
+    url = base_url + path
+    local = threading.local()
+    rng = random.Random(42)
+    plans = []
+    for _index in range(total):
+        if rng.random() < unmatched_ratio:
+            number = f'+3375{rng.randrange(10 ** 7):07d}'  # nobody has it: goes to the inbox
+        else:
+            number = contact_number(rng.randrange(contacts))
+        plans.append((number, rng.choice(["Thanks!", "Can you call me back?", "OK for Tuesday", "Where is my parcel?"])))
+
+    def post(plan):
+        number, body = plan
+        session = getattr(local, 'session', None)
+        if session is None:
+            session = local.session = requests.Session()
+            session.trust_env = False
+        params = {'MessageSid': 'SM' + secrets.token_hex(16), 'AccountSid': TWILIO_SID, 'From': number,
+                  'To': OUR_NUMBER, 'Body': body, 'NumSegments': '1', 'NumMedia': '0'}
+        headers = {'X-Twilio-Signature': twilio_signature(url, params),
+                   'Content-Type': 'application/x-www-form-urlencoded'}
+        started = time.perf_counter()
+        response = session.post(url, data=urllib.parse.urlencode(params), headers=headers, timeout=60)
+        return time.perf_counter() - started, response.status_code
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        started = time.perf_counter()
+        results = list(pool.map(post, plans))
+        elapsed = time.perf_counter() - started
+    return results, elapsed
+
+
+def percentile(values, pct):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--contacts', type=int, default=100_000)
+    parser.add_argument('--requests', type=int, default=2000)
+    parser.add_argument('--concurrency', type=int, default=8)
+    parser.add_argument('--workers', type=int, default=4, help="Odoo HTTP worker processes (0: threaded server)")
+    parser.add_argument('--unmatched', type=float, default=0.1, help="share of SMS from unknown numbers")
+    parser.add_argument('--db', default='sms_inbound_bench')
+    parser.add_argument('--conf', default=str(HERE / '.odoo.conf'))
+    parser.add_argument('--keep', action='store_true', help="keep the scratch database")
+    parser.add_argument('--reuse', action='store_true', help="reuse a database kept by --keep (no install/fill)")
+    args = parser.parse_args()
+
+    if args.reuse:
+        with psycopg2.connect(**pg_params(args.db)) as conn, conn.cursor() as cr:
+            cr.execute("SELECT id, webhook_token FROM sms_gateway WHERE name = 'Twilio bench' AND active")
+            gateway_id, token = cr.fetchone()
+            cr.execute("SELECT count(*) FROM res_partner WHERE phone_sanitized LIKE '+3361%%'")
+            args.contacts = cr.fetchone()[0]
+    else:
+        create_database(args.conf, args.db)
+        gateway_id, token = fill_database(args.db, args.contacts)
+    print("matching query plan:\n" + explain_match(args.db, contact_number(args.contacts // 2)))
+
+    port = free_port()
+    process = start_odoo(args.conf, args.db, port, args.workers)
+    try:
+        base_url, path = f'http://127.0.0.1:{port}', f'/sms_connector/inbound/{gateway_id}/{token}'
+        run_load(base_url, path, args.contacts, min(50, args.requests), args.concurrency, args.unmatched)  # warm-up
+        results, elapsed = run_load(base_url, path, args.contacts, args.requests, args.concurrency, args.unmatched)
+    finally:
+        process.terminate()
+        process.wait(30)
+    latencies = [latency * 1000 for latency, _status in results]
+    errors = sum(1 for _latency, status in results if status != 200)
+    with psycopg2.connect(**pg_params(args.db)) as conn, conn.cursor() as cr:
+        cr.execute("SELECT count(*), count(res_model) FROM sms_message WHERE direction = 'inbound'")
+        inbound, linked = cr.fetchone()
+    print(f"\ncontacts: {args.contacts}  requests: {len(results)}  concurrency: {args.concurrency}  "
+          f"odoo workers: {args.workers}  non-200 answers: {errors}")
+    print(f"latency ms: p50 {percentile(latencies, 50):.1f}  p95 {percentile(latencies, 95):.1f}  "
+          f"p99 {percentile(latencies, 99):.1f}  max {max(latencies):.1f}  mean {statistics.fmean(latencies):.1f}")
+    print(f"throughput: {len(results) / elapsed:.1f} inbound SMS/s ({elapsed:.1f} s)")
+    print(f"inbound SMS stored: {inbound} (matched to a record: {linked})")
+    if not args.keep:
+        drop_database(args.db)
+    return 1 if errors else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Throughput: our gateway engine vs Odoo 19's native ``sms_twilio`` path, same run, same fake.
+
+Prints figures, asserts nothing. Run with ``make bench`` or:
+    python tests/bench/bench_send.py --conf .odoo.conf --count 2000 --latency-ms 100 0
+
+Both paths send queued ``sms.sms`` through the loopback fake Twilio (tests/fake_providers) with
+the same latency. Odoo's ``sms_twilio`` posts to a hard-coded https://api.twilio.com: for the
+benchmark only, its requests session rewrites that host to the fake server (same loopback HTTP
+cost as ours); nothing else of the native path is changed.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [os.environ.get('ODOO_SRC', '/opt/odoo'), str(ROOT)]
+
+import odoo  # noqa: E402
+from odoo import SUPERUSER_ID, api  # noqa: E402
+from odoo.modules.registry import Registry  # noqa: E402
+
+from tests.fake_providers import FakeProviderServer  # noqa: E402
+
+SID, TOKEN, FROM = 'AC' + 'e' * 32, 'bench-token', '+15005550006'
+ADDONS = 'sms_connector,sms_connector_twilio,sms_connector_octopush,sms_twilio'
+
+
+def ensure_db(conf, db):
+    probe = subprocess.run(['psql', '-h', '127.0.0.1', '-U', os.environ.get('PGUSER', 'odoo'), '-d', db, '-tAc',
+                            "SELECT state FROM ir_module_module WHERE name = 'sms_twilio'"],
+                           capture_output=True, text=True, check=False)
+    if probe.stdout.strip() != 'installed':
+        subprocess.run(['psql', '-h', '127.0.0.1', '-U', os.environ.get('PGUSER', 'odoo'), '-d', 'postgres', '-c',
+                        f'DROP DATABASE IF EXISTS "{db}"'], check=True, capture_output=True)
+        subprocess.run([sys.executable, os.path.join(os.environ.get('ODOO_SRC', '/opt/odoo'), 'odoo-bin'), '-c', conf,
+                        '-d', db, '-i', ADDONS, '--stop-after-init', '--log-level=warn'], check=True)
+
+
+def redirect_native_twilio(fake_url):
+    """Point sms_twilio's hard-coded API host at the fake server (benchmark only)."""
+    from odoo.addons.sms_twilio.tools import sms_api
+
+    class LoopbackSession(requests.Session):
+        def request(self, method, url, *args, **kwargs):
+            return super().request(method, url.replace('https://api.twilio.com', fake_url), *args, **kwargs)
+
+    sms_api.requests = types.SimpleNamespace(Session=LoopbackSession, exceptions=requests.exceptions)
+
+
+def reset_queue(env, count, native):
+    env.cr.execute("DELETE FROM sms_sms; DELETE FROM sms_message; DELETE FROM sms_tracker")
+    company = env.ref('base.main_company')
+    gateways = env['sms.gateway'].with_context(active_test=False).search([])
+    gateways.unlink()
+    company.write({'sms_provider': 'twilio' if native else 'iap', 'sms_twilio_account_sid': SID,
+                   'sms_twilio_auth_token': TOKEN})
+    if not company.sms_twilio_number_ids:
+        env['sms.twilio.number'].create({'number': FROM, 'country_id': env.ref('base.us').id, 'company_id': company.id})
+    if not native:
+        env['sms.gateway'].create({'name': 'Bench Twilio', 'provider': 'twilio', 'base_url': env.context['fake_url'],
+                                   'account': SID, 'secret': TOKEN, 'sender': FROM, 'company_id': company.id,
+                                   'max_concurrency': env.context['concurrency']})
+    env['sms.sms'].create([{'number': f'+1415555{i:04d}', 'body': f'Bench {i}', 'record_company_id': company.id}
+                           for i in range(count)])
+
+
+def run_path(registry, fake, count, native, concurrency):
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {'fake_url': fake.url, 'concurrency': concurrency})
+        reset_queue(env, count, native)
+    fake.reset()
+    start = time.perf_counter()
+    while True:
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env['sms.sms']._process_queue()
+            cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'outgoing'")
+            left = cr.fetchone()[0]
+        if not left:
+            break
+    elapsed = time.perf_counter() - start
+    accepted = len(fake.twilio_messages)
+    assert accepted == count, f"{'native' if native else 'ours'}: fake received {accepted} of {count}"
+    return elapsed
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--conf', default=str(ROOT / '.odoo.conf'))
+    parser.add_argument('--db', default='sms_connector_bench')
+    parser.add_argument('--count', type=int, default=2000)
+    parser.add_argument('--native-count', type=int, default=None, help="default: same as --count")
+    parser.add_argument('--latency-ms', type=float, nargs='+', default=[100.0, 0.0])
+    parser.add_argument('--concurrency', type=int, default=64, help="our gateway's max concurrent requests")
+    args = parser.parse_args(argv)
+    ensure_db(args.conf, args.db)
+    odoo.tools.config.parse_config(['-c', args.conf, '-d', args.db, '--log-level=warn'])
+    registry = Registry(args.db)
+    native_count = args.native_count or args.count
+    rows = []
+    with FakeProviderServer(twilio_accounts={SID: TOKEN}, auto_callbacks=False) as fake:
+        redirect_native_twilio(fake.url)
+        for latency in args.latency_ms:
+            fake.latency = latency / 1000
+            native = native_count / run_path(registry, fake, native_count, True, args.concurrency)
+            ours = args.count / run_path(registry, fake, args.count, False, args.concurrency)
+            rows.append((latency, native, ours))
+            print(f"latency {latency:5.0f} ms: native sms_twilio {native:8.1f} msg/s ({native_count} SMS) | "
+                  f"sms_connector {ours:8.1f} msg/s ({args.count} SMS, concurrency {args.concurrency}) | "
+                  f"ratio {ours / native:5.1f}x", flush=True)
+    return rows
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])

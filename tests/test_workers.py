@@ -1,0 +1,166 @@
+"""Never twice, never lost — with real Odoo processes, real commits and a real crash.
+
+Each scenario drives ``tests/workers/sms_worker.py`` in subprocesses against a scratch copy of
+the test database; the fake provider runs here and counts what it received.
+"""
+import collections
+import configparser
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from .fake_providers import FakeProviderServer
+from .workers.sms_worker import CRASH_EXIT_CODE
+
+try:
+    from . import stats
+except ImportError:  # pragma: no cover - the counters are optional
+    stats = None
+
+ROOT = Path(__file__).resolve().parent.parent
+ODOO_SRC = os.environ.get('ODOO_SRC', '/opt/odoo')
+ADDONS = 'sms_connector,sms_connector_twilio,sms_connector_octopush'
+SID, TOKEN = 'AC' + 'c' * 32, 'workers-token'
+LOGIN, KEY = 'workers@example.com', 'workers-key'
+
+
+def _count_faults(n):
+    if stats:
+        stats.record('faults_injected', n)
+
+
+@pytest.fixture(scope='module')
+def odoo_conf(request):
+    conf = request.config.getoption('--odoo-config', default=None) or os.environ.get('SMS_CONNECTOR_ODOO_CONF')
+    assert conf, "run with pytest-odoo's --odoo-config (make test does)"
+    return str(Path(conf).resolve())
+
+
+@pytest.fixture(scope='module')
+def worker_db(request, odoo_conf):
+    """A database of its own: workers commit for real, the test database must stay clean."""
+    base = request.config.getoption('--odoo-database', default=None) or 'sms_connector_test'
+    name = f'{base}_workers'
+    parser = configparser.ConfigParser()
+    parser.read(odoo_conf)
+    opts = parser['options']
+    conn = psycopg2.connect(dbname='postgres', host=opts.get('db_host'), port=opts.get('db_port'),
+                            user=opts.get('db_user'), password=opts.get('db_password'))
+    with conn, conn.cursor() as cr:
+        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        exists = bool(cr.fetchone())
+    conn.close()
+    if not exists:  # make test creates it from the test database; install it when run alone
+        subprocess.run([sys.executable, f'{ODOO_SRC}/odoo-bin', '-c', odoo_conf, '-d', name, '-i', ADDONS,
+                        '--stop-after-init', '--log-level=warn'], check=True, cwd=ROOT)
+    return name
+
+
+@pytest.fixture
+def fake():
+    server = FakeProviderServer(twilio_accounts={SID: TOKEN}, octopush_accounts={LOGIN: KEY}, auto_callbacks=False)
+    with server:
+        yield server
+
+
+def worker(odoo_conf, db, *args, check=True):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ODOO_SRC, str(ROOT), os.environ.get('PYTHONPATH')])),
+               NO_PROXY='127.0.0.1,localhost')
+    cmd = [sys.executable, '-m', 'tests.workers.sms_worker', '--conf', odoo_conf, '--db', db, *args]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) \
+        if not check else subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=600)
+
+
+def run(odoo_conf, db, *args, expect=0):
+    result = worker(odoo_conf, db, *args)
+    assert result.returncode == expect, f"{args}: rc={result.returncode}\n{result.stderr[-3000:]}"
+    return json.loads(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None
+
+
+def setup_queue(odoo_conf, db, fake, **counts):
+    args = ['setup', '--fake-url', fake.url, '--twilio-sid', SID, '--twilio-token', TOKEN,
+            '--octopush-login', LOGIN, '--octopush-key', KEY]
+    for key, value in counts.items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    run(odoo_conf, db, *args)
+
+
+def delivered_numbers(fake):
+    twilio = [m['to'] for m in fake.twilio_messages]
+    octopush = [r['phone_number'] for req in fake.octopush_requests if not req['simulation']
+                for r in req['payload']['recipients']]
+    return twilio + octopush
+
+
+def assert_each_once(fake, report, expected_count):
+    received = collections.Counter(delivered_numbers(fake))
+    twice = {number: n for number, n in received.items() if n > 1}
+    assert not twice, f"sent more than once: {twice}"
+    states = collections.Counter(sms['state'] for sms in report['sms'])
+    assert len(received) == expected_count, (len(received), states)
+    assert states == {'pending': expected_count}, states
+
+
+def test_crash_between_twilio_acceptance_and_commit(odoo_conf, worker_db, fake):
+    setup_queue(odoo_conf, worker_db, fake, twilio=20)
+    run(odoo_conf, worker_db, 'process', '--crash-after-send', expect=CRASH_EXIT_CODE)
+    assert len(fake.twilio_messages) == 20
+    report = run(odoo_conf, worker_db, 'report')
+    assert collections.Counter(s['state'] for s in report['sms']) == {'process': 20}, "left 'sending', not queued again"
+    run(odoo_conf, worker_db, 'process')  # a restarted worker does not touch them
+    assert len(fake.twilio_messages) == 20
+    assert run(odoo_conf, worker_db, 'reconcile') == {'reconciled': 20}
+    report = run(odoo_conf, worker_db, 'report')
+    assert_each_once(fake, report, 20)
+    assert {log['provider_message_id'] for log in report['logs']} == {m['sid'] for m in fake.twilio_messages}
+
+
+def test_crash_between_octopush_acceptance_and_commit(odoo_conf, worker_db, fake):
+    setup_queue(odoo_conf, worker_db, fake, octopush=1200, batch_size=1200)
+    run(odoo_conf, worker_db, 'process', '--crash-after-send', expect=CRASH_EXIT_CODE)
+    assert sorted(len(r['payload']['recipients']) for r in fake.octopush_requests) == [200, 500, 500]
+    run(odoo_conf, worker_db, 'reconcile')
+    run(odoo_conf, worker_db, 'process')  # resends the very same requests: Octopush drops duplicates
+    duplicates = [r for r in fake.requests_log if r['status'] == 409]
+    assert len(duplicates) == 3, "the same request_id was presented again, and refused"
+    assert_each_once(fake, run(odoo_conf, worker_db, 'report'), 1200)
+
+
+@pytest.mark.parametrize('workers', [2, 4])
+def test_concurrent_workers_never_pick_the_same_sms(odoo_conf, worker_db, fake, workers, tmp_path):
+    fake.latency = 0.01
+    setup_queue(odoo_conf, worker_db, fake, twilio=600, octopush=600, batch_size=50)
+    procs = [worker(odoo_conf, worker_db, 'process', '--barrier', str(tmp_path), '--parties', str(workers), check=False)
+             for _ in range(workers)]
+    outputs = [proc.communicate(timeout=600) for proc in procs]
+    for proc, (_out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err[-3000:]
+    handled = [json.loads(out.strip().splitlines()[-1])['handled'] for out, _err in outputs]
+    assert sum(handled) == 1200, handled
+    assert sum(1 for h in handled if h) >= 2, f"the workers should share the queue: {handled}"
+    assert_each_once(fake, run(odoo_conf, worker_db, 'report'), 1200)
+
+
+def test_provider_down_then_back(odoo_conf, worker_db, fake):
+    """Outage faults of every kind: each SMS ends up sent exactly once, or flagged for checking."""
+    setup_queue(odoo_conf, worker_db, fake, twilio=150, octopush=30, batch_size=40, timeout=1)
+    faults = {'connection_reset': 25, 'http_500': 15, 'http_502_html': 10, 'http_429': 5, 'drop_after_accept': 5}
+    for kind, count in faults.items():
+        fake.inject_faults(kind, count=count, retry_after=0)
+    fake.inject_faults('stall', count=2, seconds=2.5)
+    _count_faults(sum(faults.values()) + 2)
+    run(odoo_conf, worker_db, 'process')
+    report = run(odoo_conf, worker_db, 'report')
+    received = collections.Counter(delivered_numbers(fake))
+    assert max(received.values()) == 1, "never twice"
+    flagged = {s['number'] for s in report['sms'] if s['state'] == 'error'}
+    assert len(flagged) <= 2, "only the stalled requests may need a manual check"
+    assert all(s['failure_type'] == 'unknown' for s in report['sms'] if s['state'] == 'error')
+    sent = {s['number'] for s in report['sms'] if s['state'] == 'pending'}
+    assert sent | flagged == {s['number'] for s in report['sms']}, "none lost"
+    assert sent <= set(received), "every SMS marked sent reached the provider"
