@@ -36,6 +36,11 @@ class SmsGateway(models.Model):
     rate_limit = fields.Float(
         "Max messages per second", default=0.0, help="0 means no limit on our side.")
     timeout = fields.Float("Request timeout (s)", default=15.0, required=True)
+    opt_out_policy = fields.Selection(
+        [('send', "Send transactional SMS anyway"), ('skip', "Skip all SMS")], string="Opted-out numbers",
+        default='send', required=True,
+        help="Marketing SMS never go to numbers that replied STOP. Choose whether transactional ones "
+             "(order, invoice, automation messages) still do. A user can always confirm a single manual SMS.")
     throttled_until = fields.Datetime(
         readonly=True, copy=False,
         help="The provider answered 429 (too many requests): concurrency is reduced until then.")
@@ -100,6 +105,13 @@ class SmsGateway(models.Model):
             options=gateway._provider_options(),
         )
         return get_provider_class(gateway.provider)(config)
+
+    def _skips_opted_out(self, purpose, confirmed):
+        """Whether an SMS of ``purpose`` to an opted-out number must not be sent by this gateway."""
+        self.ensure_one()
+        if purpose == 'marketing':
+            return True
+        return not confirmed and self.opt_out_policy == 'skip'
 
     def _throttle(self, seconds):
         """Lower this gateway's concurrency for a while after the provider said "too many requests"."""

@@ -14,7 +14,9 @@ _logger = logging.getLogger(__name__)
 # sms.message state reached by a normalised provider status (see providers.STATUS_RANK).
 STATUS_TO_STATE = {'queued': 'sent', 'sent': 'sent', 'delivered': 'delivered', 'failed': 'failed', 'canceled': 'canceled'}
 # Progress of each state: a report never moves a message backwards.
-STATE_RANK = {'queued': 0, 'sending': 0, 'unknown': 0, 'sent': 1, 'delivered': 2, 'failed': 2, 'canceled': 2}
+STATE_RANK = {'queued': 0, 'sending': 0, 'unknown': 0, 'sent': 1, 'delivered': 2, 'failed': 2, 'canceled': 2,
+              'opted_out': 2, 'received': 2}
+FINAL_STATES = ('delivered', 'failed', 'canceled', 'opted_out')
 # sms.message state -> Odoo sms.sms / sms.tracker state ('pending' is "Sent", 'sent' is "Delivered").
 STATE_TO_ODOO_SMS_STATE = {'sent': 'pending', 'delivered': 'sent', 'canceled': 'canceled'}
 
@@ -37,6 +39,7 @@ class SmsMessage(models.Model):
         ('failed', 'Failed'),
         ('unknown', 'To check'),
         ('canceled', 'Canceled'),
+        ('opted_out', 'Opted out'),
         ('received', 'Received'),
     ], required=True, default='queued', index=True)
     number = fields.Char("Number", index=True, help="E.164 when the number could be normalised.")
@@ -132,8 +135,9 @@ class SmsMessage(models.Model):
                            UNNEST(%(currencies)s::varchar[]) AS cost_currency,
                            UNNEST(%(codes)s::varchar[]) AS error_code,
                            UNNEST(%(errors)s::text[]) AS error_message) v
-             WHERE m.sms_uuid = v.uuid AND m.state NOT IN ('delivered', 'failed', 'canceled')
+             WHERE m.sms_uuid = v.uuid AND m.state != ALL(%(final)s::varchar[])
             """,
+            final=list(FINAL_STATES),
             uid=self.env.uid,
             uuids=[res['uuid'] for res in rows],
             states=[p['state'] for p in payload],
@@ -182,7 +186,7 @@ class SmsMessage(models.Model):
         if not new_state or report.status not in STATUS_RANK:
             return
         for message in self:
-            if STATE_RANK[new_state] < STATE_RANK[message.state] or message.state in ('delivered', 'failed', 'canceled'):
+            if STATE_RANK.get(message.state, 2) > STATE_RANK[new_state] or message.state in FINAL_STATES:
                 continue
             vals = {'state': new_state}
             if new_state == 'delivered':

@@ -63,6 +63,8 @@ class SmsSms(models.Model):
     sms_connector_attempts = fields.Integer("Send attempts", default=0, readonly=True)
     sms_connector_next_attempt = fields.Datetime("Next attempt", readonly=True)
     sms_connector_claimed_at = fields.Datetime("Sending since", readonly=True)
+    sms_connector_opt_out_confirmed = fields.Boolean(
+        "Sent despite opt-out", readonly=True, help="A user confirmed sending to a number that replied STOP.")
     sms_connector_request_key = fields.Char(
         "Provider request key", readonly=True, copy=False,
         help="Identity of the provider request this SMS went out in; a retry repeats it exactly.")
@@ -74,6 +76,9 @@ class SmsSms(models.Model):
     # CRUD ---------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
+        if self.env.context.get('sms_connector_opt_out_confirmed'):
+            for vals in vals_list:
+                vals.setdefault('sms_connector_opt_out_confirmed', True)
         self._sms_connector_complete_vals(vals_list)
         self._sms_connector_reply_route(vals_list)
         records = super().create(vals_list)
@@ -198,11 +203,12 @@ class SmsSms(models.Model):
         return routed, native, unroutable
 
     def _sms_connector_fail_unroutable(self):
-        for sms in self:
-            company = sms._get_sms_company()[:1]
-            reason = _("No active SMS gateway of %(company)s serves %(country)s.",
-                       company=company.name, country=country_of(sms.number) or sms.number)
-            sms._sms_connector_fail('sms_country_not_supported', reason)
+        def reason(sms):
+            return _("No active SMS gateway of %(company)s serves %(country)s.",
+                     company=sms._get_sms_company()[:1].name, country=country_of(sms.number) or sms.number)
+
+        for text, group in self.grouped(reason).items():  # one write per company and country
+            group._sms_connector_fail('sms_country_not_supported', text)
 
     def _sms_connector_fail(self, failure_type, reason, log_state='failed', sms_state='error'):
         """Fail (or cancel) SMS before any provider call, with a reason on the log and chatter."""
@@ -334,9 +340,7 @@ class SmsSms(models.Model):
         plan = SendPlan(claimed_at=now, skipped_ids=set(native.ids), count=len(claimed))
         purpose = {log.sms_uuid: log.purpose for log in self.env['sms.message'].search_fetch(
             [('sms_uuid', 'in', claimed.mapped('uuid'))], ['sms_uuid', 'purpose'])}
-        blacklisted = set(self.env['phone.blacklist'].search([
-            ('number', 'in', [s.number for s in claimed if purpose.get(s.uuid) == 'marketing']),
-        ]).mapped('number'))
+        blacklisted = set(self.env['phone.blacklist'].search([('number', 'in', claimed.mapped('number'))]).mapped('number'))
         sending, keys, gateway_of = self.browse(), {}, {}
         for gateway, group in routed.items():
             outbound = []
@@ -347,9 +351,10 @@ class SmsSms(models.Model):
                     sms._sms_connector_fail('sms_number_format', _(
                         "Invalid phone number %(number)s: it must be in international format (+country code).",
                         number=sms.number or ''))
-                elif purpose.get(sms.uuid) == 'marketing' and normalized.e164 in blacklisted:
-                    sms._sms_connector_fail('sms_blacklist', _("Opted out: the number is on the blacklist."),
-                                            log_state='canceled', sms_state='canceled')
+                elif normalized.e164 in blacklisted and gateway._skips_opted_out(
+                        purpose.get(sms.uuid, 'transactional'), sms.sms_connector_opt_out_confirmed):
+                    sms._sms_connector_fail('sms_blacklist', _("Opted out: the number replied STOP (blacklist)."),
+                                            log_state='opted_out', sms_state='canceled')
                 else:
                     outbound.append(OutboundSms(
                         key=sms.uuid, number=normalized.e164, body=sms.body or '',

@@ -1,16 +1,44 @@
-from odoo import _, models
-from odoo.exceptions import AccessError
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from ..tools.phone import normalize_number
 
 
 class SmsComposer(models.TransientModel):
     _inherit = 'sms.composer'
 
+    sms_connector_opted_out_numbers = fields.Char(
+        "Opted-out numbers", compute='_compute_sms_connector_opted_out_numbers',
+        help="Recipients who replied STOP: they receive this SMS only if you confirm.")
+    sms_connector_confirm_opted_out = fields.Boolean(
+        "Send anyway", help="The recipient opted out of SMS; send this one message all the same.")
+
+    @api.depends('composition_mode', 'recipient_single_number_itf', 'sanitized_numbers')
+    def _compute_sms_connector_opted_out_numbers(self):
+        for composer in self:
+            numbers = []
+            if composer.composition_mode == 'numbers' and composer.sanitized_numbers:
+                numbers = composer.sanitized_numbers.split(',')
+            elif composer.composition_mode == 'comment' and composer.comment_single_recipient:
+                numbers = [composer.recipient_single_number_itf or composer.recipient_single_number or '']
+            e164 = [n for n in (normalize_number(number).e164 for number in numbers) if n]
+            blacklisted = self.env['phone.blacklist'].sudo().search([('number', 'in', e164)]).mapped('number') if e164 else []
+            composer.sms_connector_opted_out_numbers = ', '.join(blacklisted) or False
+
     def action_send_sms(self):
-        """Only users granted "SMS / User" may send by hand (automations and mailings are not gated)."""
+        """Only users granted "SMS / User" may send by hand (automations and mailings are not gated);
+        a recipient who replied STOP gets a manual SMS only once the user confirms it."""
         if not self.env.user.has_group('sms_connector.group_sms_user'):
             raise AccessError(_(
                 "You are not allowed to send SMS. Ask your administrator for the \"SMS / User\" access right."))
-        return super().action_send_sms()
+        composer = self
+        if self.sms_connector_opted_out_numbers:
+            if not self.sms_connector_confirm_opted_out:
+                raise UserError(_(
+                    "%(numbers)s opted out of SMS (replied STOP). Tick \"Send anyway\" to send this message all the same.",
+                    numbers=self.sms_connector_opted_out_numbers))
+            composer = self.with_context(sms_connector_opt_out_confirmed=True)
+        return super(SmsComposer, composer).action_send_sms()
 
     def _prepare_mass_sms_values(self, records):
         """Remember each SMS's company and document: mass sends post no chatter message to read them from."""
