@@ -46,6 +46,22 @@ class TestAccessRights(FakeProviderCase):
                 with self.assertRaises(AccessError, msg=f"{user.login} on {model}"):
                     self.env[model].with_user(user).search([])
 
+    def test_users_see_sms_of_documents_they_can_read(self):
+        salesman = new_test_user(self.env, login='salesman_acl',
+                                 groups='sms_connector.group_sms_user,sales_team.group_sale_salesman')
+        colleague = new_test_user(self.env, login='colleague_acl', groups='sales_team.group_sale_salesman')
+        customer = self.partner('Mine', '+14155550173')
+        mine = self.env['crm.lead'].create({'name': 'Mine', 'phone': '+14155550174', 'user_id': salesman.id,
+                                            'partner_id': customer.id})
+        theirs = self.env['crm.lead'].create({'name': 'Theirs', 'phone': '+14155550175', 'user_id': colleague.id})
+        self.send_single(mine)
+        self.send_single(theirs)
+        visible = self.env['sms.message'].with_user(salesman).search([('res_model', '=', 'crm.lead')])
+        self.assertEqual(visible.mapped('res_id'), [mine.id], "a salesman only sees his own leads' SMS")
+        self.assertEqual(mine.with_user(salesman).sms_message_count, 1)
+        self.assertEqual(len(self.env['sms.message'].with_user(self.sms_manager).search(
+            [('res_model', '=', 'crm.lead')])), 2, "managers see the whole log")
+
     def test_company_isolation(self):
         company_b = self.env['res.company'].create({'name': 'Other company'})
         other_log = self.env['sms.message'].create({'number': '+14155550171', 'company_id': company_b.id})

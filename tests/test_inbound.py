@@ -115,7 +115,7 @@ class TestInboundSms(FakeProviderCase):
             self.assertEqual(self.post_octopush({'message_id': 'sms_1', 'number': '+33612345678'}).status_code, 400)
             bad_json = self.url_open(self.octopush_path, data='{nope', headers={'Content-Type': 'application/json'})
             self.assertEqual(bad_json.status_code, 400)
-        self.assertTrue(any('malformed inbound SMS' in line for line in logs.output), logs.output)
+        self.assertTrue(any('malformed inbound callback' in line for line in logs.output), logs.output)
         self.assertFalse(self.env['sms.message'].search([('direction', '=', 'inbound')]))
         self.assertFalse(self.env['phone.blacklist'].search([]))
 

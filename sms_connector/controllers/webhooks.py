@@ -67,21 +67,32 @@ class SmsConnectorWebhooks(Controller):
                 raise BadRequest(f"Unusable value for {key[:64]!r}")
         return data
 
-    @route('/sms_connector/status/<int:gateway_id>/<string:token>', type='http', auth='public',
-           methods=['POST'], csrf=False, save_session=False)
-    def delivery_status(self, gateway_id, token, **kwargs):
+    def _verified_callback(self, gateway_id, token, kind, parse):
+        """Authenticate the URL token and the provider's signature, then parse: nothing is written before.
+
+        :param kind: 'status' or 'inbound' (the gateway URL the provider was given)
+        :param parse: ``lambda provider, params: ...`` raising MalformedCallback when unusable
+        :return: (gateway, provider, parsed items)
+        """
         gateway = self._authenticated_gateway(gateway_id, token)
         params = self._payload()
         provider = gateway._get_provider()
-        urls = {request.httprequest.url, gateway._webhook_url('status')}
+        urls = {request.httprequest.url, gateway._webhook_url(kind)}
         if not any(provider.verify_signature(url, params, request.httprequest.headers) for url in urls):
-            _logger.warning("SMS webhook: invalid provider signature on gateway %s", gateway.id)
+            _logger.warning("SMS webhook: invalid provider signature on %s callback for gateway %s", kind, gateway.id)
             raise Forbidden()
         try:
-            reports = provider.parse_status(params)
+            return gateway, provider, parse(provider, params)
         except MalformedCallback as exc:
-            _logger.warning("SMS webhook: malformed delivery report on gateway %s: %s", gateway.id, exc)
+            _logger.warning("SMS webhook: malformed %s callback on gateway %s: %s", kind, gateway.id, exc)
             raise BadRequest(str(exc)) from exc
+
+    @route('/sms_connector/status/<int:gateway_id>/<string:token>', type='http', auth='public',
+           methods=['POST'], csrf=False, save_session=False)
+    def delivery_status(self, gateway_id, token, **kwargs):
+        """Delivery reports: applied when the message is known, kept until it is otherwise."""
+        gateway, _provider, reports = self._verified_callback(
+            gateway_id, token, 'status', lambda provider, params: provider.parse_status(params))
         request.env['sms.message'].sudo()._apply_status_reports(gateway, reports)
         return Response(status=200)
 
@@ -89,18 +100,8 @@ class SmsConnectorWebhooks(Controller):
            methods=['POST'], csrf=False, save_session=False)
     def inbound_sms(self, gateway_id, token, **kwargs):
         """SMS sent to one of our numbers: verified before anything is written, replays acknowledged."""
-        gateway = self._authenticated_gateway(gateway_id, token)
-        params = self._payload()
-        provider = gateway._get_provider()
-        urls = {request.httprequest.url, gateway._webhook_url('inbound')}
-        if not any(provider.verify_signature(url, params, request.httprequest.headers) for url in urls):
-            _logger.warning("SMS webhook: invalid provider signature on inbound SMS for gateway %s", gateway.id)
-            raise Forbidden()
-        try:
-            inbounds = provider.parse_inbound(params)
-        except MalformedCallback as exc:
-            _logger.warning("SMS webhook: malformed inbound SMS on gateway %s: %s", gateway.id, exc)
-            raise BadRequest(str(exc)) from exc
+        gateway, provider, inbounds = self._verified_callback(
+            gateway_id, token, 'inbound', lambda provider, params: provider.parse_inbound(params))
         replies = request.env['sms.message'].sudo()._receive_inbound(
             gateway, inbounds, inline_replies=provider.inline_replies)
         body, content_type = provider.inbound_answer(replies if provider.inline_replies else [])

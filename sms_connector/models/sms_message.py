@@ -3,6 +3,7 @@ import logging
 import psycopg2.errors
 
 from odoo import _, api, fields, models
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..providers import STATUS_RANK
@@ -75,6 +76,18 @@ class SmsMessage(models.Model):
     _sms_uuid_unique = models.UniqueIndex('(sms_uuid) WHERE sms_uuid IS NOT NULL')
     # A provider retrying an inbound webhook must not create the reply twice.
     _inbound_unique = models.UniqueIndex("(gateway_id, provider_message_id) WHERE direction = 'inbound'")
+
+    @api.model
+    def _search(self, domain, *args, **kwargs):
+        """SMS users see the SMS of documents they may read (and those they sent); managers all."""
+        if self.env.su or self.env.user.has_group('sms_connector.group_sms_manager'):
+            return super()._search(domain, *args, **kwargs)
+        self.env.cr.execute(SQL("SELECT DISTINCT res_model FROM sms_message WHERE res_model IS NOT NULL"))
+        readable = [('user_id', '=', self.env.uid)]
+        for (model,) in self.env.cr.fetchall():
+            if model in self.env and self.env[model].has_access('read'):
+                readable = Domain.OR([readable, [('res_model', '=', model), ('res_id', 'in', self.env[model]._search([]))]])
+        return super()._search(Domain.AND([domain, readable]), *args, **kwargs)
 
     @api.depends('res_model', 'res_id')
     def _compute_record_name(self):
