@@ -41,6 +41,14 @@ class SmsGateway(models.Model):
         default='send', required=True,
         help="Marketing SMS never go to numbers that replied STOP. Choose whether transactional ones "
              "(order, invoice, automation messages) still do. A user can always confirm a single manual SMS.")
+    # campaigns (issue 4): legal opt-out mention and prices for the cost estimate
+    opt_out_mention = fields.Char(
+        "Opt-out mention", default="STOP au 30101",
+        help="Text marketing SMS to France must contain (\"Test campaign\" checks it).")
+    price_per_segment = fields.Float("Price per SMS part", digits=(16, 4), help="Used to estimate campaign costs.")
+    currency_id = fields.Many2one(
+        'res.currency', default=lambda self: self.env.company.currency_id, string="Currency")
+    price_ids = fields.One2many('sms.gateway.price', 'gateway_id', string="Prices per country")
     throttled_until = fields.Datetime(
         readonly=True, copy=False,
         help="The provider answered 429 (too many requests): concurrency is reduced until then.")
@@ -125,6 +133,14 @@ class SmsGateway(models.Model):
             if line.country_id.code == country_code:
                 return line.sender
         return self.sender or ''
+
+    def _price_for_country(self, country_code):
+        """Price of one SMS part to ``country_code``: the country's price, else the default one."""
+        self.ensure_one()
+        for line in self.price_ids:
+            if line.country_id.code == country_code:
+                return line.price
+        return self.price_per_segment
 
     def _serves_country(self, country_code):
         self.ensure_one()

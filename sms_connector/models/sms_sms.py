@@ -155,7 +155,8 @@ class SmsSms(models.Model):
                 'body': sms.body,
                 'segments': info.segments,
                 'encoding': info.encoding,
-                'purpose': 'marketing' if mailing_id else 'transactional',
+                # a mailing is marketing unless its author chose "transactional" (campaigns, issue 4)
+                'purpose': (sms.mailing_id.sms_connector_purpose or 'marketing') if mailing_id else 'transactional',
                 'partner_id': sms.partner_id.id,
                 'res_model': sms.sms_connector_res_model,
                 'res_id': sms.sms_connector_res_id,
@@ -341,6 +342,8 @@ class SmsSms(models.Model):
         purpose = {log.sms_uuid: log.purpose for log in self.env['sms.message'].search_fetch(
             [('sms_uuid', 'in', claimed.mapped('uuid'))], ['sms_uuid', 'purpose'])}
         blacklisted = set(self.env['phone.blacklist'].search([('number', 'in', claimed.mapped('number'))]).mapped('number'))
+        # Legal sending windows: marketing SMS outside their country's hours wait, never dropped.
+        window_deferral, deferred = self.env['sms.sending.window']._deferral_checker(now), []
         sending, keys, gateway_of = self.browse(), {}, {}
         for gateway, group in routed.items():
             outbound = []
@@ -355,11 +358,13 @@ class SmsSms(models.Model):
                         purpose.get(sms.uuid, 'transactional'), sms.sms_connector_opt_out_confirmed):
                     sms._sms_connector_fail('sms_blacklist', _("Opted out: the number replied STOP (blacklist)."),
                                             log_state='opted_out', sms_state='canceled')
+                elif purpose.get(sms.uuid) == 'marketing' and (at := window_deferral(normalized.country_code)):
+                    deferred.append((sms, at, normalized.country_code))  # stays 'outgoing', due at ``at``
                 else:
                     outbound.append(OutboundSms(
                         key=sms.uuid, number=normalized.e164, body=sms.body or '',
                         purpose=purpose.get(sms.uuid, 'transactional'),
-                        sender=sms._sms_connector_forced_sender(gateway)
+                        sender=sms._sms_connector_forced_sender(gateway) or sms.mailing_id.sms_connector_sender
                         or sender_by_country.get(normalized.country_code) or gateway.sender or '',
                         request_key=sms.sms_connector_request_key or ''))
                     sending |= sms
@@ -371,7 +376,24 @@ class SmsSms(models.Model):
                 plan.groups.append(SendGroup(gateway.id, provider, chunks))
         if sending:
             self._sms_connector_mark_sending(sending, keys, gateway_of, now)
+        self._sms_connector_defer(deferred)
         return plan
+
+    def _sms_connector_defer(self, deferred):
+        """Postpone SMS outside their sending window: due again at the next allowed time.
+
+        :param deferred: (sms.sms, naive UTC datetime, destination country code) tuples
+        """
+        windows = {w.country_id.code: w for w in self.env['sms.sending.window'].sudo().search([])}
+        by_time = defaultdict(lambda: (self.browse(), None))
+        for sms, at, country_code in deferred:
+            records, _code = by_time[at]
+            by_time[at] = (records | sms, country_code)
+        for at, (records, country_code) in by_time.items():
+            records.write({'sms_connector_next_attempt': at})
+            label = windows[country_code]._local_label(at) if country_code in windows else str(at)
+            self.env['sms.message'].sudo().search([('sms_uuid', 'in', records.mapped('uuid'))]).write({
+                'state': 'queued', 'error_message': _("Deferred to %(date)s (sending window)", date=label)})
 
     def _sms_connector_mark_sending(self, sending, keys, gateway_of, now):
         uuids = sending.mapped('uuid')

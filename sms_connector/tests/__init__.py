@@ -1,1 +1,1 @@
-from . import test_dispatcher, test_phone, test_segments, test_sms_routing
+from . import test_campaign_check, test_dispatcher, test_everyday_rules, test_phone, test_segments, test_sending_window, test_sms_routing

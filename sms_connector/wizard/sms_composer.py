@@ -28,7 +28,7 @@ class SmsComposer(models.TransientModel):
     def action_send_sms(self):
         """Only users granted "SMS / User" may send by hand (automations and mailings are not gated);
         a recipient who replied STOP gets a manual SMS only once the user confirms it."""
-        if not self.env.user.has_group('sms_connector.group_sms_user'):
+        if not self.env.su and not self.env.user.has_group('sms_connector.group_sms_user'):
             raise AccessError(_(
                 "You are not allowed to send SMS. Ask your administrator for the \"SMS / User\" access right."))
         composer = self

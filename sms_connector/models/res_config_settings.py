@@ -1,0 +1,32 @@
+from odoo import _, api, fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    """SMS section of the general settings: what users may choose, when to warn about credit."""
+
+    _inherit = 'res.config.settings'
+
+    sms_connector_allow_message_type = fields.Boolean(
+        "Users choose the message type", config_parameter='sms_connector.allow_message_type',
+        help="Let users mark an SMS as marketing or transactional in the composer.")
+    sms_connector_allow_sender = fields.Boolean(
+        "Users choose the sender", config_parameter='sms_connector.allow_sender',
+        help="Let users replace the gateway's sender name or number in the composer.")
+    sms_connector_low_credit_threshold = fields.Float(
+        "Low-credit alert below", config_parameter='sms_connector.low_credit_threshold',
+        help="Every day, SMS managers get a to-do on each gateway whose provider balance is below "
+             "this amount (in the provider's currency). 0 disables the alert.")
+    sms_connector_gateway_count = fields.Integer("Gateways", compute='_compute_sms_connector_gateway_count')
+
+    @api.depends('company_id')
+    def _compute_sms_connector_gateway_count(self):
+        for settings in self:
+            settings.sms_connector_gateway_count = self.env['sms.gateway'].search_count(
+                [('company_id', '=', settings.company_id.id)])
+
+    def action_sms_connector_open_gateways(self):
+        """The company's gateways: the first one serving a destination is its default."""
+        action = self.env['ir.actions.act_window']._for_xml_id('sms_connector.sms_gateway_action')
+        action['domain'] = [('company_id', '=', self.company_id.id)]
+        action['name'] = _("SMS Gateways")
+        return action

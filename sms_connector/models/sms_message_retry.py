@@ -1,0 +1,71 @@
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+# Error codes meaning the recipient opted out: sending again would be refused again.
+OPTED_OUT_CODES = ('21610', 'BLACKLISTED_NUMBER')
+
+
+class SmsMessage(models.Model):
+    """Resend SMS that certainly never left: a failure before the provider accepted them."""
+
+    _inherit = 'sms.message'
+
+    retry_id = fields.Many2one('sms.message', "Resent as", readonly=True, copy=False, ondelete='set null',
+                               help="The new SMS sent when this failed one was retried.")
+    can_retry = fields.Boolean("Can be resent", compute='_compute_can_retry')
+
+    def _compute_can_retry(self):
+        for message in self:
+            message.can_retry = message._sms_connector_certainly_failed()
+
+    def _sms_connector_certainly_failed(self):
+        """Failed and refused by the provider before it accepted anything.
+
+        A provider message id means the provider accepted the SMS (a delivery failure came
+        later): resending could deliver it twice. 'To check' (unknown) SMS may have left.
+        """
+        self.ensure_one()
+        return (self.direction == 'outbound' and self.state == 'failed' and not self.provider_message_id
+                and not self.retry_id and (self.error_code or '') not in OPTED_OUT_CODES)
+
+    def action_retry(self):
+        """Resend the certainly-failed messages of the selection; the others are left untouched."""
+        to_retry = self.filtered(lambda message: message._sms_connector_certainly_failed())
+        if not to_retry:
+            raise UserError(_(
+                "None of the selected SMS can be resent: only failed SMS the provider refused can be "
+                "(not sent, delivered or 'To check' ones, which may have reached the recipient)."))
+        Sms = self.env['sms.sms'].sudo()
+        new_sms = Sms
+        for message in to_retry.sudo():
+            sms = Sms.create({
+                'number': message.number,
+                'body': message.body,
+                'partner_id': message.partner_id.id,
+                'record_company_id': message.company_id.id,
+                'sms_connector_res_model': message.res_model or False,
+                'sms_connector_res_id': message.res_id or False,
+                'state': 'outgoing',
+            })
+            new_log = self.search([('sms_uuid', '=', sms.uuid)], limit=1)
+            new_log.write({'purpose': message.purpose, 'mailing_id': message.mailing_id.id})
+            message.retry_id = new_log
+            record = message._sms_connector_record_sudo()
+            if record is not None and hasattr(record, 'message_post'):
+                record.message_post(
+                    body=_("SMS to %(number)s resent after a failure (%(reason)s).",
+                           number=message.number, reason=message.error_message or message.error_code or '-'),
+                    subtype_xmlid='mail.mt_note')
+            new_sms |= sms
+        new_sms.send()
+        return {
+            'type': 'ir.actions.client',
+            'tag': 'display_notification',
+            'params': {
+                'title': _("SMS resent"),
+                'message': _("%(count)s SMS queued again; %(skipped)s could not be resent safely.",
+                             count=len(to_retry), skipped=len(self) - len(to_retry)),
+                'type': 'success', 'sticky': False,
+                'next': {'type': 'ir.actions.act_window_close'},
+            },
+        }

@@ -1,0 +1,28 @@
+from odoo import api, fields, models
+
+
+class SmsSms(models.Model):
+    """Options chosen in the composer: send later, message type and sender."""
+
+    _inherit = 'sms.sms'
+
+    sms_connector_custom_sender = fields.Char(
+        "Custom sender", readonly=True, help="Sender chosen by the user, instead of the gateway's.")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        ctx = self.env.context
+        for vals in vals_list:
+            if ctx.get('sms_connector_scheduled_date'):
+                # the engine does not claim an SMS before its next attempt: it waits for the queue cron
+                vals.setdefault('sms_connector_next_attempt', ctx['sms_connector_scheduled_date'])
+            if ctx.get('sms_connector_custom_sender'):
+                vals.setdefault('sms_connector_custom_sender', ctx['sms_connector_custom_sender'])
+        records = super().create(vals_list)
+        if ctx.get('sms_connector_purpose'):
+            self.env['sms.message'].sudo().search([('sms_uuid', 'in', records.mapped('uuid'))]).write(
+                {'purpose': ctx['sms_connector_purpose']})
+        return records
+
+    def _sms_connector_forced_sender(self, gateway):
+        return super()._sms_connector_forced_sender(gateway) or self.sms_connector_custom_sender or ''
