@@ -58,3 +58,16 @@ class TestCustomSmsAction(FakeProviderCase):
         self.tag(partner)
         self.assertEqual([(m['to'], m['body']) for m in self.fake.twilio_messages],
                          [('+14155550192', "Ursula became VIP")])
+
+
+@tagged('post_install', '-at_install')
+class TestCompanyMainContact(FakeProviderCase):
+
+    def test_company_without_number_uses_its_main_contact(self):
+        company = self.env['res.partner'].create({'name': 'ACME', 'is_company': True,
+                                                  'country_id': self.env.ref('base.us').id})
+        self.env['res.partner'].create({'name': 'Ann Acme', 'parent_id': company.id, 'phone': '+14155550195'})
+        order = self.env['sale.order'].create({'partner_id': company.id})
+        log = self.send_single(order, "Your order")
+        self.assertEqual([m['to'] for m in self.fake.twilio_messages], ['+14155550195'])
+        self.assertEqual(log.number, '+14155550195')

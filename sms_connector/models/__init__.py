@@ -1,3 +1,4 @@
+from . import models
 from . import sms_gateway
 from . import sms_gateway_credit
 from . import sms_gateway_sender
