@@ -10,8 +10,6 @@ class Base(models.AbstractModel):
         Octopush and the CRMs our users come from do the same; Odoo would give up instead.
         """
         result = super()._sms_get_recipients_info(force_field=force_field, partner_fallback=partner_fallback)
-        if force_field:
-            return result
         for record in self:
             info = result.get(record.id)
             partner = info and info['partner']
