@@ -11,7 +11,7 @@ export ODOO_SRC VENV
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint wheels bench clean
 
 setup:
 	@bash scripts/setup_env.sh
@@ -25,8 +25,15 @@ run: setup
 test: setup lint
 	@bash scripts/run_tests.sh "$(CONF)" "$(TEST_DB)" "$(ADDONS)"
 
+## make lint: ruff, pylint-odoo (.pylintrc), XML/security CSV/manifest checks
 lint:
-	@$(VENV)/bin/ruff check sms_connector sms_connector_twilio sms_connector_octopush tests
+	@$(VENV)/bin/ruff check sms_connector sms_connector_twilio sms_connector_octopush tests scripts
+	@$(VENV)/bin/pylint --rcfile=.pylintrc sms_connector sms_connector_twilio sms_connector_octopush
+	@$(PYTHON) scripts/check_addons.py
+
+## make wheels: one wheel per addon (odoo-addon-<addon>, whool) into dist/
+wheels:
+	@bash scripts/build_wheels.sh "$(CURDIR)/dist"
 
 ## make bench: throughput benchmarks against the fake providers, ours vs Odoo's native path
 bench: setup

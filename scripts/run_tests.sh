@@ -7,6 +7,18 @@ py="${VENV:-$here/.venv}/bin/python"
 ODOO_SRC="${ODOO_SRC:-/opt/odoo}"
 export PGPASSWORD="${PGPASSWORD:-odoo}"
 
+# The browser test (tests/test_browser_tour.py) needs Chromium, found by Odoo at /usr/bin/chromium.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium for the browser test"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "ERROR: chromium is missing; the browser test needs it: sudo apt-get install -y chromium" >&2
+    exit 1
+  fi
+fi
+
 echo "== dropping and creating test database $db"
 dropdb -h 127.0.0.1 -U "${PGUSER:-odoo}" --if-exists "${db}_workers"
 dropdb -h 127.0.0.1 -U "${PGUSER:-odoo}" --if-exists "$db"

@@ -44,6 +44,14 @@
         'data/ir_cron_data.xml',
         'data/base_automation_data.xml',
     ],
+    'demo': [
+        'demo/sms_connector_demo.xml',
+    ],
+    'assets': {
+        'web.assets_tests': [
+            'sms_connector/static/tests/tours/**/*',
+        ],
+    },
     'installable': True,
     'application': True,
 }

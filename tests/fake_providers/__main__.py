@@ -2,7 +2,11 @@
 
     python -m tests.fake_providers --port 8070 \
         --twilio-account ACxxxx:token --octopush-account me@example.com:KEY \
-        --octopush-callback-url http://localhost:8069/sms_connector/octopush/dlr
+        --octopush-callback-url http://localhost:8069/sms_connector/octopush/dlr \
+        --twilio-inbound-url http://localhost:8069/sms_connector/inbound/ID/TOKEN
+
+Open http://127.0.0.1:8070/ for the phone simulator: the SMS each number received, and a form
+to reply as that phone (a real signed inbound webhook posted to the inbound URL).
 """
 
 import argparse
@@ -34,6 +38,10 @@ def build_parser():
                         metavar="LOGIN:APIKEY", help="accepted Octopush credentials (repeatable)")
     parser.add_argument("--octopush-callback-url", default=None,
                         help="where Octopush delivery receipts are POSTed")
+    parser.add_argument("--twilio-inbound-url", default=None,
+                        help="Odoo URL the phone simulator (GET /) posts Twilio inbound SMS to")
+    parser.add_argument("--octopush-inbound-url", default=None,
+                        help="Odoo URL the phone simulator (GET /) posts Octopush inbound SMS to")
     parser.add_argument("--callback-delay", type=float, default=1.0,
                         help="seconds before status callbacks / delivery receipts are sent")
     return parser
@@ -49,6 +57,8 @@ def main(argv=None):
         octopush_accounts=dict(args.octopush_account) or None,
         octopush_callback_url=args.octopush_callback_url,
         callback_delay=args.callback_delay,
+        twilio_inbound_url=args.twilio_inbound_url,
+        octopush_inbound_url=args.octopush_inbound_url,
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -415,6 +415,8 @@ class FakeProviderServer:
         octopush_callback_url=None,
         callback_delay=0.0,
         auto_callbacks=True,
+        twilio_inbound_url=None,
+        octopush_inbound_url=None,
     ):
         self.host = host
         self.port = port
@@ -424,6 +426,9 @@ class FakeProviderServer:
         self.octopush_callback_url = octopush_callback_url
         self.callback_delay = float(callback_delay)
         self.auto_callbacks = auto_callbacks
+        # Where the phone simulator (GET /, POST /_fake/reply) posts inbound SMS webhooks.
+        self.twilio_inbound_url = twilio_inbound_url
+        self.octopush_inbound_url = octopush_inbound_url
 
         self._lock = threading.Lock()
         self._callbacks_cond = threading.Condition(self._lock)
@@ -438,6 +443,7 @@ class FakeProviderServer:
         self.octopush_requests = []
         self.requests_log = []
         self.callbacks_sent = []
+        self.replies_sent = []
         self._faults = deque()
         self._outcomes = {}
         self._seen_request_ids = set()
@@ -505,6 +511,7 @@ class FakeProviderServer:
             self.octopush_requests.clear()
             self.requests_log.clear()
             self.callbacks_sent.clear()
+            self.replies_sent.clear()
             self._faults.clear()
             self._outcomes.clear()
             self._seen_request_ids.clear()
@@ -1028,16 +1035,19 @@ class FakeProviderServer:
     # -- helper / human endpoints ---------------------------------------------
 
     def _route_helper(self, handler, path):
-        """Non-provider endpoints: inspection JSON, reset, and a demo page."""
-        if handler.command == "POST":
-            handler.read_body()
+        """Non-provider endpoints: inspection JSON, reset, and the phone simulator."""
+        body = handler.read_body() if handler.command == "POST" else b""
         if path == "/_fake/messages" and handler.command == "GET":
             return _Reply(200, self.snapshot())
         if path == "/_fake/reset" and handler.command == "POST":
             self.reset()
             return _Reply(200, {"reset": True})
+        if path == "/_fake/reply" and handler.command == "POST":
+            return self._simulator_reply(body)
         if path == "/" and handler.command == "GET":
-            return _Reply(200, self._render_index(), content_type="text/html; charset=utf-8")
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(handler.path).query)
+            notice = (query.get("notice") or [""])[-1]
+            return _Reply(200, self._render_index(notice), content_type="text/html; charset=utf-8")
         return _Reply(404, {"code": 404, "message": "Not found"})
 
     def snapshot(self):
@@ -1048,28 +1058,141 @@ class FakeProviderServer:
                 "octopush": [dict(r) for r in self.octopush_requests],
             }
 
-    def _render_index(self):
-        rows = []
+    # -- phone simulator ------------------------------------------------------
+
+    def phones(self):
+        """Per phone number, the SMS it received and the replies it sent, oldest first.
+
+        ``{number: {"provider": last provider used to reach it, "our_number": where a reply goes,
+        "account_sid": Twilio account, "ticket": Octopush ticket, "messages": [...]}}``
+        """
+        phones = {}
+
+        def phone(number):
+            return phones.setdefault(number, {"provider": None, "our_number": None, "account_sid": None,
+                                              "ticket": None, "messages": []})
+
         with self._lock:
+            events = []
             for msg in self.twilio_messages:
-                rows.append((msg["received_at"], msg["to"], msg["body"], "twilio"))
+                events.append((msg["received_at"], "twilio", msg["to"], msg["body"], msg))
             for req in self.octopush_requests:
-                provider = "octopush (simulation)" if req["simulation"] else "octopush"
+                if req["simulation"]:
+                    continue
                 for recipient in req["payload"]["recipients"]:
-                    rows.append((req["received_at"], recipient["phone_number"], req["payload"]["text"], provider))
-        rows.sort(key=lambda row: row[0], reverse=True)
-        lines = [
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-                html.escape(number), html.escape(body), html.escape(provider),
-                html.escape(datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")))
-            for ts, number, body, provider in rows
-        ]
+                    events.append((req["received_at"], "octopush", recipient["phone_number"],
+                                   req["payload"]["text"], req))
+            replies = [dict(r) for r in self.replies_sent]
+        events.sort(key=lambda event: event[0])
+        for ts, provider, number, text, raw in events:
+            entry = phone(number)
+            entry["provider"] = provider
+            if provider == "twilio":
+                entry["our_number"] = raw["from"] or entry["our_number"]
+                entry["account_sid"] = raw["account_sid"]
+            else:
+                entry["ticket"] = raw["sms_ticket"]
+            entry["messages"].append({"at": ts, "direction": "in", "provider": provider, "body": text})
+        for reply in replies:
+            phone(reply["number"])["messages"].append(
+                {"at": reply["at"], "direction": "out", "provider": reply["provider"], "body": reply["body"],
+                 "status": reply["status"]})
+        for entry in phones.values():
+            entry["messages"].sort(key=lambda m: m["at"])
+        return phones
+
+    def reply_as_phone(self, number, body, provider=None):
+        """Post a REAL signed inbound webhook as if ``number`` replied ``body``; return (status, text).
+
+        The provider defaults to the one that last texted ``number`` (else Twilio); its inbound URL is
+        ``twilio_inbound_url`` / ``octopush_inbound_url``.
+        """
+        entry = self.phones().get(number, {})
+        provider = provider or entry.get("provider") or ("twilio" if self.twilio_inbound_url else "octopush")
+        if provider == "twilio":
+            url = self.twilio_inbound_url
+            data = {"From": number, "To": entry.get("our_number") or "+15005550006", "Body": body}
+            kwargs = {"account_sid": entry.get("account_sid")}
+        elif provider == "octopush":
+            url = self.octopush_inbound_url
+            data = {"message_id": entry.get("ticket") or "sms_simulator", "number": number, "text": body,
+                    "sim_card_number": "+33700000001",
+                    "reception_date": datetime.now().strftime("%Y-%m-%d %H:%M:%S")}
+            kwargs = {}
+        else:
+            raise ValueError(f"unknown provider {provider!r}")
+        if not url:
+            raise ValueError(f"no inbound URL configured for {provider} (--{provider}-inbound-url)")
+        status, text = self.send_inbound(provider, url, data, **kwargs)
+        with self._lock:
+            self.replies_sent.append({"at": time.time(), "number": number, "body": body, "provider": provider,
+                                      "status": status})
+        return status, text
+
+    def _simulator_reply(self, raw):
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace"),
+                                                           keep_blank_values=True).items()}
+        number, body = form.get("number", "").strip(), form.get("body", "")
+        if not number or not body.strip():
+            return _Reply(400, {"code": 400, "message": "number and body are required"})
+        try:
+            status, _text = self.reply_as_phone(number, body, form.get("provider") or None)
+        except ValueError as exc:
+            return _Reply(400, {"code": 400, "message": str(exc)})
+        except OSError as exc:
+            status = f"error: {exc}"
+        notice = f"Reply from {number} posted to Odoo: {status}"
+        location = "/?" + urllib.parse.urlencode({"notice": notice})
+        return _Reply(303, {"status": status, "notice": notice}, headers={"Location": location})
+
+    def _render_index(self, notice=""):
+        esc = html.escape
+        cards = []
+        phones = self.phones()
+        for number, entry in sorted(phones.items(), key=lambda item: -item[1]["messages"][-1]["at"]):
+            bubbles = "".join(
+                "<div class='msg {}'><span class='meta'>{} · {}</span>{}</div>".format(
+                    "out" if m["direction"] == "out" else "in", esc(m["provider"]),
+                    esc(datetime.fromtimestamp(m["at"]).strftime("%Y-%m-%d %H:%M:%S")), esc(m["body"]))
+                for m in reversed(entry["messages"])  # newest first, under the reply form
+            )
+            options = "".join(
+                "<option value='{0}'{1}>{0}</option>".format(p, " selected" if p == entry["provider"] else "")
+                for p in ("twilio", "octopush")
+            )
+            cards.append(
+                f"<section class='phone' data-number='{esc(number, quote=True)}'><h2>{esc(number)}</h2>"
+                "<form method='post' action='/_fake/reply'>"
+                f"<input type='hidden' name='number' value='{esc(number, quote=True)}'>"
+                f"<select name='provider'>{options}</select>"
+                "<input name='body' placeholder='Reply as this phone' required>"
+                "<button type='submit'>Send</button></form>"
+                f"<div class='msgs'>{bubbles}</div></section>"
+            )
+        count = sum(1 for e in phones.values() for m in e["messages"] if m["direction"] == "in")
+        urls = "".join(
+            f"<li>{name}: {esc(url) if url else '<em>not configured</em>'}</li>"
+            for name, url in (("Twilio inbound URL", self.twilio_inbound_url),
+                              ("Octopush inbound URL", self.octopush_inbound_url))
+        )
         return (
             "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            "<title>Fake SMS providers</title></head>"
-            f"<body><h1>Fake SMS providers</h1><p>{len(rows)} message(s)</p>"
-            "<table border='1'><tr><th>Number</th><th>Body</th><th>Provider</th>"
-            f"<th>Time</th></tr>{''.join(lines)}</table></body></html>"
+            "<title>Phone simulator - fake SMS providers</title><style>"
+            "body{font-family:sans-serif;margin:1em;background:#f4f4f4}"
+            ".phone{display:inline-block;vertical-align:top;width:320px;margin:.5em;padding:.5em;"
+            "background:#fff;border:1px solid #ccc;border-radius:12px}"
+            ".msgs{max-height:320px;overflow-y:auto}.msg{margin:.3em 0;padding:.4em;border-radius:8px}"
+            ".msg.in{background:#e5e5ea;margin-right:2em}form{margin-bottom:.5em}.msg.out{background:#0b84ff;color:#fff;margin-left:2em}"
+            ".meta{display:block;font-size:70%;opacity:.7}form{display:flex;gap:.3em}form input[name=body]{flex:1}"
+            "</style></head><body><h1>Phone simulator</h1>"
+            f"{'<p class=notice>' + esc(notice) + '</p>' if notice else ''}"
+            f"<p>{count} message(s) received by {len(phones)} phone(s)</p><ul>{urls}</ul>"
+            "<form method='post' action='/_fake/reply' class='new'>"
+            "<input name='number' placeholder='Text Odoo from any number, e.g. +33612345678' required>"
+            "<select name='provider'><option value=''>provider</option><option value='twilio'>twilio</option>"
+            "<option value='octopush'>octopush</option></select>"
+            "<input name='body' placeholder='Message' required><button type='submit'>Send</button></form>"
+            f"{''.join(cards)}</body></html>"
         )
 
     # -- inbound SMS (customer -> us) ------------------------------------------
