@@ -61,11 +61,6 @@ class MailingMailing(models.Model):
         return self.env['mail.render.mixin']._render_template(
             self.body_plaintext or '', records._name, records.ids)
 
-    def _sms_connector_gateway_for(self, country_code):
-        """Gateway the engine would route a number of ``country_code`` to (company's first serving it)."""
-        gateways = self.env['sms.gateway'].sudo().search([('company_id', '=', self.env.company.id)])
-        return next((gw for gw in gateways if gw._serves_country(country_code)), gateways[:1])
-
     def _sms_connector_numbers(self, records):
         """(raw number, default country code) per record id, as Odoo's SMS composer picks them."""
         infos = records._sms_get_recipients_info()
@@ -102,8 +97,9 @@ class MailingMailing(models.Model):
             body = mailing._sms_connector_render(record).get(record.id) or ''
             info = count_segments(body)
             raw, country = mailing._sms_connector_numbers(record)[record.id]
-            gateway = mailing._sms_connector_gateway_for(normalize_number(raw, country).country_code)
-            price = gateway._price_for_country(normalize_number(raw, country).country_code) if gateway else 0.0
+            country_code = normalize_number(raw, country).country_code
+            gateway = self.env['sms.gateway']._for_destination(self.env.company, country_code)
+            price = gateway._price_for_country(country_code) if gateway else 0.0
             mailing.update({
                 'sms_connector_preview_body': body, 'sms_connector_preview_length': len(body),
                 'sms_connector_preview_encoding': dict(
@@ -168,16 +164,19 @@ class MailingMailing(models.Model):
         records = self.env[self.mailing_model_real].browse(self._get_recipients())
         bodies = self._sms_connector_render(records)
         numbers = self._sms_connector_numbers(records)
-        candidates = {normalize_number(raw, country).e164 for raw, country in numbers.values()} - {None}
+        normalized = {record_id: normalize_number(raw, country) for record_id, (raw, country) in numbers.items()}
+        candidates = {number.e164 for number in normalized.values()} - {None}
         blacklisted = set(self.env['phone.blacklist'].sudo().search([('number', 'in', list(candidates))]).mapped('number'))
         deferral = self.env['sms.sending.window']._deferral_checker(self.schedule_date or fields.Datetime.now())
         windows = {w.country_id.code: w for w in self.env['sms.sending.window'].sudo().search([])}
-        rows, errors, opted_out, to_simulate = [], 0, 0, {}
+        rows, errors, opted_out, to_simulate, gateway_by_country = [], 0, 0, {}, {}
         for record in records:
             raw, country = numbers[record.id]
             body = bodies.get(record.id) or ''
-            country_code = normalize_number(raw, country).country_code
-            gateway = self._sms_connector_gateway_for(country_code)
+            country_code = normalized[record.id].country_code
+            if country_code not in gateway_by_country:  # one look-up per country, not per recipient
+                gateway_by_country[country_code] = self.env['sms.gateway']._for_destination(self.env.company, country_code)
+            gateway = gateway_by_country[country_code]
             result = check_recipient(body, raw, default_country=country, max_length=max_length,
                                      blacklisted=blacklisted, marketing=marketing,
                                      stop_mention=gateway.opt_out_mention if gateway else '')

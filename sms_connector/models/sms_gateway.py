@@ -126,13 +126,14 @@ class SmsGateway(models.Model):
         until = fields.Datetime.now() + timedelta(seconds=max(float(seconds or 0), 30.0))
         self.sudo().write({'throttled_until': until})
 
-    def _sender_for_country(self, country_code):
-        """From number / sender name for a destination country, else the default sender."""
-        self.ensure_one()
-        for line in self.sender_ids:
-            if line.country_id.code == country_code:
-                return line.sender
-        return self.sender or ''
+    @api.model
+    def _for_destination(self, company, country_code):
+        """Gateway an SMS of ``company`` to ``country_code`` would most likely leave through.
+
+        For estimates (cost, preview): the company's first gateway serving the country, else its first.
+        """
+        gateways = self.sudo().search([('company_id', '=', company.id)])
+        return next((gw for gw in gateways if gw._serves_country(country_code)), gateways[:1])
 
     def _price_for_country(self, country_code):
         """Price of one SMS part to ``country_code``: the country's price, else the default one."""

@@ -106,13 +106,12 @@ class SmsSms(models.Model):
                     vals['record_company_id'] = msg['record_company_id']
             vals.setdefault('record_company_id', self.env.company.id)
 
-        countries = self._sms_connector_default_countries(vals_list)
-        for vals, country in zip(vals_list, countries, strict=True):
-            number = vals.get('number')
-            if number and not E164_RE.fullmatch(number):
-                normalized = normalize_number(number, country)
-                if normalized.e164:
-                    vals['number'] = normalized.e164
+        # Country look-ups only for national numbers: mailings mostly carry E.164 already.
+        todo = [vals for vals in vals_list if vals.get('number') and not E164_RE.fullmatch(vals['number'])]
+        for vals, country in zip(todo, self._sms_connector_default_countries(todo), strict=True):
+            normalized = normalize_number(vals['number'], country)
+            if normalized.e164:
+                vals['number'] = normalized.e164
 
     @api.model
     def _sms_connector_default_countries(self, vals_list):

@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools.phone import country_of, normalize_number
+from ..tools.phone import normalize_number
 from ..tools.segments import count_segments
 from ..tools.short_links import shorten_sms_links
 
@@ -48,34 +48,24 @@ class SmsComposer(models.TransientModel):
 
     @api.depends('body', 'composition_mode', 'res_ids_count', 'sanitized_numbers', 'recipient_single_number_itf')
     def _compute_sms_connector_cost_estimate(self):
-        gateways = self.env['sms.gateway'].search([('company_id', '=', self.env.company.id)])
         for composer in self:
-            gateway, country = composer._sms_connector_estimate_gateway(gateways)
-            # prices exist only once the campaign pricing is installed on gateways
-            if gateway and hasattr(gateway, '_price_for_country'):
-                price = gateway._price_for_country(country)
-            else:
-                price = getattr(gateway, 'price_per_segment', None) if gateway else None
+            country = composer._sms_connector_destination_country()
+            gateway = self.env['sms.gateway']._for_destination(self.env.company, country)
+            price = gateway._price_for_country(country) if gateway else None
             if not price:
                 composer.sms_connector_cost_estimate = False
                 continue
             total = price * composer.sms_connector_segments * composer._sms_connector_recipient_count()
-            currency = getattr(gateway, 'currency_id', None) or self.env.company.currency_id
+            currency = gateway.currency_id or self.env.company.currency_id
             composer.sms_connector_cost_estimate = _("≈ %(amount)s %(currency)s", amount=round(total, 4),
                                                      currency=currency.name)
 
-    def _sms_connector_estimate_gateway(self, gateways):
-        """Gateway (and destination country) a single SMS would go through; the default one otherwise."""
+    def _sms_connector_destination_country(self):
+        """Country of a single recipient's number (None for several recipients or no usable number)."""
         self.ensure_one()
-        country = None
         if self.composition_mode == 'comment' and self.comment_single_recipient:
-            e164 = normalize_number(self.recipient_single_number_itf or self.recipient_single_number or '').e164
-            country = country_of(e164) if e164 else None
-        if country:
-            gateway = next((gw for gw in gateways if gw._serves_country(country)), None)
-            if gateway:
-                return gateway, country
-        return gateways[:1], country
+            return normalize_number(self.recipient_single_number_itf or self.recipient_single_number or '').country_code
+        return None
 
     @api.depends('template_id')
     def _compute_sms_connector_from_template(self):
