@@ -34,7 +34,7 @@ class TestCampaigns(FakeProviderCase):
     def cron(self):
         """The SMS queue cron: the engine sends what is due."""
         self.env.flush_all()
-        self.env['sms.sms']._sms_connector_process()
+        self.env['sms.send.engine']._process()
         self.env.invalidate_all()
 
     def log(self, sms):
@@ -186,7 +186,7 @@ class TestCampaigns(FakeProviderCase):
         self.assertEqual(set(logs.mapped('state')), {'sent'})
         self.assertEqual({m['from'] for m in self.fake.twilio_messages}, {'+15005550006'})
         Message = self.env['sms.message'].sudo()
-        Message._apply_status_reports(self.twilio, [
+        self.env['sms.send.engine'].sudo()._apply_reports(self.twilio, [
             StatusReport(logs[0].provider_message_id, 'delivered', cost=0.0075, currency='USD'),
             StatusReport(logs[1].provider_message_id, 'delivered', cost=0.0075, currency='USD'),
             StatusReport(logs[2].provider_message_id, 'failed', error_code='30003', raw_status='undelivered'),

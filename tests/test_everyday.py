@@ -39,7 +39,7 @@ class TestEverydayLog(FakeProviderCase):
         delivered = self.env['sms.message'].create({**common, 'state': 'delivered', 'provider_message_id': 'SM2'})
         undelivered = self.env['sms.message'].create(
             {**common, 'state': 'failed', 'provider_message_id': 'SM3', 'error_message': 'carrier'})
-        opted_out = self.env['sms.message'].create({**common, 'state': 'failed', 'error_code': '21610'})
+        opted_out = self.env['sms.message'].create({**common, 'state': 'opted_out', 'error_code': '21610'})
         selection = failed | unknown | sent | delivered | undelivered | opted_out
         self.assertEqual(selection.filtered('can_retry'), failed)
 
@@ -159,7 +159,7 @@ class TestEverydayComposer(FakeProviderCase):
         self.assertEqual(self.log_of(partner).state, 'queued')
         sms.sms_connector_next_attempt = fields.Datetime.now() - timedelta(seconds=1)  # time passes
         self.env.flush_all()
-        self.env['sms.sms']._sms_connector_process()
+        self.env['sms.send.engine']._process()
         self.assertEqual(len(self.fake.twilio_messages), 1)
         with self.assertRaises(UserError):
             self.composer("too late", partner, sms_connector_scheduled_date=fields.Datetime.now()

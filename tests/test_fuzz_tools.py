@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from odoo.addons.sms_connector.engine.dispatcher import run_requests
 from odoo.addons.sms_connector.providers import (
     STATUS_RANK,
     UNKNOWN,
@@ -25,7 +26,6 @@ from odoo.addons.sms_connector.providers import (
     SmsProvider,
     StatusReport,
 )
-from odoo.addons.sms_connector.tools.dispatcher import run_requests
 from odoo.addons.sms_connector.tools.phone import NormalizedNumber, normalize_number
 from odoo.addons.sms_connector.tools.segments import GSM7_BASIC, GSM7_EXTENSION, count_segments
 from odoo.addons.sms_connector_octopush.providers.octopush import STATUS_MAP as OCTOPUSH_STATUS_MAP

@@ -85,7 +85,7 @@ class TestSendPaths(FakeProviderCase):
         queued |= self.env['sms.sms'].create({'number': '+33612345699', 'body': 'fr', 'record_company_id': company_b.id})
         self.assertEqual(set(queued.mapped('state')), {'outgoing'})
         self.env.flush_all()
-        self.env['sms.sms']._sms_connector_process()  # the queue cron's engine, over mixed companies
+        self.env['sms.send.engine']._process()  # the queue cron's engine, over mixed companies
         self.env.invalidate_all()
         by_account = {m['to']: m['account_sid'] for m in self.fake.twilio_messages}
         self.assertEqual(by_account, {'+14155550101': TWILIO_SID, '+14155550102': TWILIO_SID_B,
@@ -131,7 +131,9 @@ class TestSendPaths(FakeProviderCase):
         self.assertEqual(by_number['+15005550009'].failure_type, 'sms_number_format')
         self.assertEqual(by_number['+14155550123'].state, 'pending')
         logs = {m.number: m for m in self.env['sms.message'].search([('sms_uuid', 'in', sms.mapped('uuid'))])}
-        self.assertEqual((logs['+15005550004'].state, logs['+15005550004'].error_code), ('failed', '21610'))
+        self.assertEqual((logs['+15005550004'].state, logs['+15005550004'].error_code), ('opted_out', '21610'))
+        self.assertTrue(self.env['phone.blacklist'].search([('number', '=', '+15005550004')]),
+                        "a provider opt-out refusal blacklists the number")
         self.assertTrue(logs['+15005550004'].error_message)
 
     def test_one_bad_reply_only_affects_its_message(self):
@@ -150,7 +152,7 @@ class TestSendPaths(FakeProviderCase):
         # once due, the retry sends it exactly once
         waiting.sms_connector_next_attempt = '2000-01-01 00:00:00'
         self.env.flush_all()
-        self.env['sms.sms']._sms_connector_process()
+        self.env['sms.send.engine']._process()
         self.env.invalidate_all()
         self.assertEqual(waiting.state, 'pending')
         self.assertEqual(sorted(m['to'] for m in self.fake.twilio_messages), sorted(sms.mapped('number')))

@@ -23,7 +23,7 @@ class TestSendSafety(FakeProviderCase):
             self.env['sms.sms'].create({'number': partner.phone, 'body': 'ghost'}).send()
             1 / 0  # noqa: B018 - the user's request fails after queueing the SMS
         self.env.cr.postcommit.clear()  # what a rollback does
-        self.env['sms.sms']._sms_connector_process()
+        self.env['sms.send.engine']._process()
         self.assertEqual(self.fake.twilio_messages, [])
         self.assertFalse(self.env['sms.sms'].search([('body', '=', 'ghost')]))
 
@@ -37,12 +37,12 @@ class TestSendSafety(FakeProviderCase):
         self.assertGreaterEqual(delay, 119, "Retry-After is honoured")
         self.assertTrue(self.twilio.throttled_until)
         self.assertEqual(self.twilio._get_provider().config.max_concurrency, 2, "8 // 4 while throttled")
-        self.env['sms.sms']._sms_connector_process()  # not due yet: nothing is sent
+        self.env['sms.send.engine']._process()  # not due yet: nothing is sent
         self.assertEqual(self.fake.twilio_messages, [])
 
     def test_hard_errors_fail_at_once_without_retry(self):
         sms = self.send_now(self.env['sms.sms'].create({'number': '+15005550004', 'body': 'stop'}))
-        self.assertEqual((sms.state, sms.failure_type, sms.sms_connector_attempts), ('error', 'sms_optout', 1))
+        self.assertEqual((sms.state, sms.failure_type, sms.sms_connector_attempts), ('canceled', 'sms_optout', 1))
         self.assertFalse(sms.sms_connector_next_attempt)
 
     def test_attempts_are_bounded(self):
@@ -51,7 +51,7 @@ class TestSendSafety(FakeProviderCase):
         self.fake.inject_faults('http_500', count=5)
         sms = self.send_now(self.env['sms.sms'].create({'number': '+14155550163', 'body': 'down'}))
         self.env.flush_all()
-        self.env['sms.sms']._sms_connector_process()
+        self.env['sms.send.engine']._process()
         self.env.invalidate_all()
         self.assertEqual((sms.state, sms.failure_type, sms.sms_connector_attempts), ('error', 'sms_server', 2))
         self.assertEqual(len([r for r in self.fake.requests_log if r['method'] == 'POST']), 2)
@@ -65,6 +65,6 @@ class TestSendSafety(FakeProviderCase):
         wizard.action_send_sms()
         self.run_postcommit()
         self.assertEqual(len(self.fake.twilio_messages), 1)
-        self.env['sms.sms']._sms_connector_process()  # the queue cron runs later
+        self.env['sms.send.engine']._process()  # the queue cron runs later
         self.assertEqual(len(self.fake.twilio_messages), 1, "Odoo 19 leaves test SMS queued and sends them again")
         self.assertIn('successfully sent', mailing.message_ids[:1].body)

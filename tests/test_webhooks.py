@@ -1,7 +1,11 @@
 """Delivery report webhooks: verified before any write, idempotent, never going backwards."""
 import json
 
+from odoo import fields
 from odoo.tests import tagged
+
+from odoo.addons.sms_connector.engine.plan import SendGroup
+from odoo.addons.sms_connector.providers import SENT, SendResult
 
 from .common import FakeProviderCase
 
@@ -83,8 +87,11 @@ class TestDeliveryWebhooks(FakeProviderCase):
         self.assertEqual(kept.status, 'delivered')
         # the send that produced this sid commits afterwards
         sms = self.env['sms.sms'].create({'number': '+14155550143', 'body': 'late'})
-        self.env['sms.message']._record_send_results([{'uuid': sms.uuid, 'connector': {
-            'state': 'sent', 'gateway_id': self.twilio.id, 'provider_message_id': unknown_sid}}])
+        engine = self.env['sms.send.engine']
+        engine._set_sending(sms, {sms.uuid: sms.uuid}, {sms.uuid: self.twilio.id}, fields.Datetime.now())
+        engine._set_sent([(sms, SendGroup(self.twilio.id, None, []),
+                           SendResult(sms.uuid, SENT, provider_message_id=unknown_sid))])
+        self.env['sms.delivery.report']._apply_pending([self.twilio.id])
         log = self.env['sms.message'].search([('sms_uuid', '=', sms.uuid)])
         self.assertEqual(log.state, 'delivered')
         self.assertFalse(kept.exists())

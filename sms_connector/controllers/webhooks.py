@@ -93,7 +93,7 @@ class SmsConnectorWebhooks(Controller):
         """Delivery reports: applied when the message is known, kept until it is otherwise."""
         gateway, _provider, reports = self._verified_callback(
             gateway_id, token, 'status', lambda provider, params: provider.parse_status(params))
-        request.env['sms.message'].sudo()._apply_status_reports(gateway, reports)
+        request.env['sms.send.engine'].sudo()._apply_reports(gateway, reports)
         return Response(status=200)
 
     @route('/sms_connector/inbound/<int:gateway_id>/<string:token>', type='http', auth='public',

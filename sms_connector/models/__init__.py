@@ -24,3 +24,4 @@ from . import sale_order
 from . import account_move
 from . import res_config_settings
 from . import ir_actions_server
+from . import sms_send_engine

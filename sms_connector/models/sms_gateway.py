@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 from odoo.tools.urls import urljoin as url_join
 
 from ..providers import GatewayConfig, ProviderError, get_provider_class
+from ..tools.phone import country_of
 
 
 class SmsGateway(models.Model):
@@ -142,6 +143,14 @@ class SmsGateway(models.Model):
             if line.country_id.code == country_code:
                 return line.price
         return self.price_per_segment
+
+    def _failover_for(self, sms):
+        """The next active gateway of ``sms``'s company serving its destination, after this one."""
+        self.ensure_one()
+        country = country_of(sms.number) if (sms.number or '').startswith('+') else None
+        skipped = sms.sms_connector_skipped_gateway_ids | self
+        gateways = self.sudo().search([('company_id', '=', self.company_id.id), ('id', 'not in', skipped.ids)])
+        return next((gateway for gateway in gateways if gateway._serves_country(country)), None)
 
     def _serves_country(self, country_code):
         self.ensure_one()

@@ -3,23 +3,15 @@ import logging
 import psycopg2.errors
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ..providers import STATUS_RANK
+from ..engine.lifecycle import State
 from ..tools.phone import normalize_number
 from ..tools.segments import count_segments
 
 _logger = logging.getLogger(__name__)
-
-# sms.message state reached by a normalised provider status (see providers.STATUS_RANK).
-STATUS_TO_STATE = {'queued': 'sent', 'sent': 'sent', 'delivered': 'delivered', 'failed': 'failed', 'canceled': 'canceled'}
-# Progress of each state: a report never moves a message backwards.
-STATE_RANK = {'queued': 0, 'sending': 0, 'unknown': 0, 'sent': 1, 'delivered': 2, 'failed': 2, 'canceled': 2,
-              'opted_out': 2, 'received': 2}
-FINAL_STATES = ('delivered', 'failed', 'canceled', 'opted_out')
-# sms.message state -> Odoo sms.sms / sms.tracker state ('pending' is "Sent", 'sent' is "Delivered").
-STATE_TO_ODOO_SMS_STATE = {'sent': 'pending', 'delivered': 'sent', 'canceled': 'canceled'}
 
 
 class SmsMessage(models.Model):
@@ -33,16 +25,23 @@ class SmsMessage(models.Model):
     direction = fields.Selection(
         [('outbound', 'Outbound'), ('inbound', 'Inbound')], required=True, default='outbound', index=True)
     state = fields.Selection([
-        ('queued', 'Queued'),
-        ('sending', 'Sending'),
-        ('sent', 'Sent'),
-        ('delivered', 'Delivered'),
-        ('failed', 'Failed'),
-        ('unknown', 'To check'),
-        ('canceled', 'Canceled'),
-        ('opted_out', 'Opted out'),
-        ('received', 'Received'),
-    ], required=True, default='queued', index=True)
+        (State.QUEUED.value, 'Queued'),
+        (State.SENDING.value, 'Sending'),
+        (State.SENT.value, 'Sent'),
+        (State.DELIVERED.value, 'Delivered'),
+        (State.FAILED.value, 'Failed'),
+        (State.UNKNOWN.value, 'To check'),
+        (State.CANCELED.value, 'Canceled'),
+        (State.OPTED_OUT.value, 'Opted out'),
+        (State.RECEIVED.value, 'Received'),
+    ], required=True, default='queued', index=True, readonly=True,
+        help="Changed by the send engine only (engine/lifecycle.py lists the transitions).")
+    attempts = fields.Integer("Attempts", readonly=True, help="Provider calls made for this SMS, retries included.")
+    last_error = fields.Text(
+        "Last error", readonly=True, help="Latest failure, kept when a later attempt succeeds.")
+    request_key = fields.Char(
+        "Provider request", readonly=True, copy=False, index='btree_not_null',
+        help="Provider request this SMS left in (several SMS share one with batching providers).")
     number = fields.Char("Number", index=True, help="E.164 when the number could be normalised.")
     body = fields.Text()
     segments = fields.Integer()
@@ -114,57 +113,6 @@ class SmsMessage(models.Model):
             'views': [(False, 'form')],
         }
 
-    # send results ---------------------------------------------------------------
-    @api.model
-    def _record_send_results(self, results):
-        """Write provider outcomes onto the log rows in one statement (hot path of mass sends).
-
-        :param results: dicts with ``uuid`` and our ``connector`` payload (see sms.sms engine)
-        """
-        rows = [res for res in results if res.get('connector')]
-        if not rows:
-            return
-        payload = [res['connector'] for res in rows]
-        self.env.cr.execute(SQL(
-            """
-            UPDATE sms_message m
-               SET state = v.state,
-                   gateway_id = COALESCE(v.gateway_id, m.gateway_id),
-                   provider_message_id = COALESCE(v.provider_message_id, m.provider_message_id),
-                   segments = COALESCE(v.segments, m.segments),
-                   cost = COALESCE(v.cost, m.cost),
-                   cost_currency = COALESCE(v.cost_currency, m.cost_currency),
-                   error_code = v.error_code,
-                   error_message = v.error_message,
-                   sent_date = CASE WHEN v.state = 'sent' THEN NOW() AT TIME ZONE 'UTC' ELSE m.sent_date END,
-                   write_date = NOW() AT TIME ZONE 'UTC',
-                   write_uid = %(uid)s
-              FROM (SELECT UNNEST(%(uuids)s::varchar[]) AS uuid,
-                           UNNEST(%(states)s::varchar[]) AS state,
-                           UNNEST(%(gateways)s::int[]) AS gateway_id,
-                           UNNEST(%(pids)s::varchar[]) AS provider_message_id,
-                           UNNEST(%(segments)s::int[]) AS segments,
-                           UNNEST(%(costs)s::numeric[]) AS cost,
-                           UNNEST(%(currencies)s::varchar[]) AS cost_currency,
-                           UNNEST(%(codes)s::varchar[]) AS error_code,
-                           UNNEST(%(errors)s::text[]) AS error_message) v
-             WHERE m.sms_uuid = v.uuid AND m.state != ALL(%(final)s::varchar[])
-            """,
-            final=list(FINAL_STATES),
-            uid=self.env.uid,
-            uuids=[res['uuid'] for res in rows],
-            states=[p['state'] for p in payload],
-            gateways=[p.get('gateway_id') for p in payload],
-            pids=[p.get('provider_message_id') for p in payload],
-            segments=[p.get('segments') for p in payload],
-            costs=[p.get('cost') for p in payload],
-            currencies=[p.get('cost_currency') for p in payload],
-            codes=[p.get('error_code') for p in payload],
-            errors=[p.get('error_message') for p in payload],
-        ))
-        self.invalidate_model()
-        self.env['sms.delivery.report']._apply_pending([p['gateway_id'] for p in payload if p.get('gateway_id')])
-
     # delivery reports -------------------------------------------------------------
     @api.model
     def _find_for_report(self, gateway, report):
@@ -174,64 +122,29 @@ class SmsMessage(models.Model):
             domain.append(('number', '=', report.number))
         return self.search(domain)
 
-    @api.model
-    def _apply_status_reports(self, gateway, reports):
-        """Apply delivery reports; keep those whose message is not known yet.
+    # "To check" SMS ------------------------------------------------------------------
+    def _check_manager(self):
+        if not (self.env.su or self.env.user.has_group('sms_connector.group_sms_manager')):
+            raise AccessError(_("Only SMS managers can settle SMS that are to check."))
+        if self.filtered(lambda message: message.state != State.UNKNOWN or message.direction != 'outbound'):
+            raise UserError(_("Only outbound SMS that are to check can be marked as sent or sent again."))
 
-        Reports may come twice or out of order: the state only moves forward.
-        :return: number of reports applied to an existing message
-        """
-        applied = 0
-        pending = []
-        for report in reports:
-            messages = self._find_for_report(gateway, report)
-            if not messages:
-                pending.append(report)
-                continue
-            applied += 1
-            messages._apply_status(report)
-        if pending:
-            self.env['sms.delivery.report']._store(gateway, pending)
-        return applied
+    def action_mark_sent(self):
+        """The manager found the SMS at the provider: it left, never send it again."""
+        self._check_manager()
+        self.env['sms.send.engine'].sudo()._mark_sent_by_manager(self.sudo())
+        return True
 
-    def _apply_status(self, report):
-        new_state = STATUS_TO_STATE.get(report.status)
-        if not new_state or report.status not in STATUS_RANK:
-            return
-        for message in self:
-            if STATE_RANK.get(message.state, 2) > STATE_RANK[new_state] or message.state in FINAL_STATES:
-                continue
-            vals = {'state': new_state}
-            if new_state == 'delivered':
-                vals['delivered_date'] = fields.Datetime.now()
-            if new_state == 'failed' and (report.error_code == '21610' or report.raw_status == 'BLACKLISTED_NUMBER'):
-                self._sms_connector_opt_out([message.number], _("delivery report %(status)s from %(gateway)s",
-                                                                status=report.error_code or report.raw_status,
-                                                                gateway=message.gateway_id.name))
-            if new_state == 'failed':
-                vals.update(
-                    error_code=report.error_code or report.raw_status,
-                    error_message=report.error_message or _("Not delivered (%(status)s).", status=report.raw_status))
-            if report.cost is not None:
-                vals.update(cost=report.cost, cost_currency=report.currency or message.cost_currency)
-            if report.segments:
-                vals['segments'] = report.segments
-            message.write(vals)
-            message._propagate_state_to_trackers()
-
-    def _propagate_state_to_trackers(self):
-        """Reflect delivery on Odoo's chatter notifications and mailing traces."""
-        trackers = self.env['sms.tracker'].sudo().search([('sms_uuid', 'in', self.filtered('sms_uuid').mapped('sms_uuid'))])
-        by_uuid = {tracker.sms_uuid: tracker for tracker in trackers}
-        for message in self:
-            tracker = by_uuid.get(message.sms_uuid)
-            if not tracker:
-                continue
-            if message.state == 'failed':
-                tracker.with_context(sms_known_failure_reason=message.error_message)._action_update_from_provider_error(
-                    'not_delivered')
-            elif message.state in STATE_TO_ODOO_SMS_STATE:
-                tracker._action_update_from_sms_state(STATE_TO_ODOO_SMS_STATE[message.state])
+    def action_send_again(self):
+        """The manager checked that the provider never accepted the SMS: queue it once more."""
+        self._check_manager()
+        engine = self.env['sms.send.engine'].sudo()
+        moved = engine._send_again_by_manager(self.sudo())
+        if not moved:
+            raise UserError(_("These SMS can no longer be sent again (Odoo removed them from its queue): "
+                              "use Retry or send a new SMS."))
+        moved.send()
+        return True
 
     # inbound SMS (two-way) --------------------------------------------------------
     @api.model

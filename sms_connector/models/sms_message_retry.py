@@ -1,9 +1,6 @@
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-# Error codes meaning the recipient opted out: sending again would be refused again.
-OPTED_OUT_CODES = ('21610', 'BLACKLISTED_NUMBER')
-
 
 class SmsMessage(models.Model):
     """Resend SMS that certainly never left: a failure before the provider accepted them."""
@@ -22,11 +19,12 @@ class SmsMessage(models.Model):
         """Failed and refused by the provider before it accepted anything.
 
         A provider message id means the provider accepted the SMS (a delivery failure came
-        later): resending could deliver it twice. 'To check' (unknown) SMS may have left.
+        later): resending could deliver it twice. 'To check' (unknown) SMS may have left;
+        opted-out ones would be refused again.
         """
         self.ensure_one()
         return (self.direction == 'outbound' and self.state == 'failed' and not self.provider_message_id
-                and not self.retry_id and (self.error_code or '') not in OPTED_OUT_CODES)
+                and not self.retry_id)
 
     def action_retry(self):
         """Resend the certainly-failed messages of the selection; the others are left untouched."""

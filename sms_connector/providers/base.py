@@ -6,14 +6,47 @@ Each provider addon subclasses :class:`SmsProvider` and registers it with
 """
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
-from ..tools.dispatcher import run_requests
+from ..engine.dispatcher import run_requests
 
 # Normalised outcome of one send attempt.
 SENT = "sent"  # the provider accepted the message
 FAILED = "failed"  # the provider refused it; sending it again cannot succeed as is
 RETRY = "retry"  # certainly not accepted (timeout before sending, 429, 5xx); safe to retry
 UNKNOWN = "unknown"  # the provider may have accepted it (connection lost after sending)
+
+
+class Failure(StrEnum):
+    """Why a provider did not accept an SMS, in words the core understands.
+
+    Adapters translate their own codes (Twilio 21610, Octopush 117, ...) into these; the core
+    maps every member explicitly (``engine.lifecycle.REASONS``) and never sees a raw code.
+    """
+
+    NUMBER_FORMAT = "number_format"
+    OPTED_OUT = "opted_out"  # the recipient replied STOP to the provider
+    CREDIT = "credit"
+    AUTH = "auth"
+    CONFIG = "config"  # bad sender, bad account settings
+    COUNTRY = "country"  # destination not enabled
+    SERVER = "server"  # outage, 5xx, transport error
+    RATE_LIMITED = "rate_limited"
+    REJECTED = "rejected"  # refused for its content or destination
+    UNKNOWN = "unknown"  # the adapter could not tell
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an adapter can do, so that the core asks instead of testing provider names."""
+
+    idempotent_requests: bool = False  # resending a request (same request_key) can never deliver twice
+    lookup: bool = False  # messages can be searched after an unknown outcome
+    simulation: bool = False  # a campaign can be checked by the provider without sending
+    max_text_length: int = 1600  # longest text one SMS request accepts
+    campaign_max_length: int = 0  # longest campaign text the provider recommends (0: max_text_length)
+    max_recipients_per_request: int = 1
+    safe_concurrency: int = 8  # in-flight requests the provider documents as safe
 
 # Normalised delivery states from status callbacks, by progress rank.
 STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2, "canceled": 2}
@@ -55,11 +88,18 @@ class SendResult:
     currency: str | None = None
     error_code: str | None = None
     error_message: str | None = None
-    failure: str | None = None  # number_format, opted_out, credit, auth, config, rate_limited, server, rejected
+    failure: Failure | None = None
     retry_after: float | None = None
     # UNKNOWN after a timeout: the provider may still be processing the request, so not
     # finding the message there yet does not prove it was not sent
     maybe_in_flight: bool = False
+    # set by the engine: a RETRY that is not a certain refusal (an idempotent request repeated
+    # after an unknown outcome) must keep its gateway and request key
+    maybe_accepted: bool = False
+    # set by the engine: what a lookup found for an UNKNOWN outcome (SendResult list), or None
+    # when the lookup itself failed; the engine decides in its transaction
+    candidates: list | None = None
+    lookup_error: str | None = None
 
 
 @dataclass
@@ -73,6 +113,7 @@ class StatusReport:
     segments: int | None = None
     cost: float | None = None
     currency: str | None = None
+    opted_out: bool = False  # the provider says the recipient replied STOP (e.g. Twilio 21610)
 
 
 @dataclass
@@ -108,15 +149,17 @@ class MalformedCallback(ValueError):
     """A callback whose body cannot be understood: answered with 400, nothing written."""
 
 
+class LookupFailed(Exception):
+    """The provider could not be asked (429, 5xx, timeout): says nothing about the message."""
+
+
 class SmsProvider:
     """Base class of the provider adapters."""
 
     code = ""
     name = ""
     default_base_url = ""
-    max_recipients_per_request = 1
-    # True when resending the same request (same request_key) can never deliver twice
-    idempotent_requests = False
+    capabilities = Capabilities()
 
     def __init__(self, config):
         self.config = config
@@ -128,30 +171,38 @@ class SmsProvider:
         by_key = {result.key: result for result in results}
         return [by_key[sms.key] for sms in batch]
 
-    def send_chunks(self, chunks):
+    def send_chunks(self, chunks, max_workers=None, rate=None):
         """Send already grouped requests; requests run in a bounded pool honouring the gateway's
-        concurrency and rate limits, and a failing request only fails its own messages."""
+        concurrency and rate limits (or the share of them the caller holds), and a failing
+        request only fails its own messages."""
         return run_requests(
             self.send_request, chunks,
-            max_workers=self.config.max_concurrency,
-            rate=self.config.rate_limit,
+            max_workers=self.config.max_concurrency if max_workers is None else max_workers,
+            rate=self.config.rate_limit if rate is None else rate,
             on_error=self._unexpected_error_results,
         )
 
     def split_requests(self, batch):
         """Group messages into provider requests (one per message unless the API batches)."""
-        return [[sms] for sms in batch]
+        size = self.capabilities.max_recipients_per_request
+        if size <= 1:
+            return [[sms] for sms in batch]
+        groups = {}
+        for sms in batch:
+            groups.setdefault((sms.body, sms.purpose, sms.sender), []).append(sms)
+        return [group[start:start + size] for group in groups.values() for start in range(0, len(group), size)]
 
     def request_key(self, chunk):
         """Identity of a request, stored before sending so that a retry can repeat it exactly."""
         return chunk[0].key
 
     def lookup(self, sms, since):
-        """Find ``sms`` at the provider after an unknown outcome: a SENT SendResult, or None.
+        """Messages at the provider that may be ``sms``, sent since ``since``: SENT SendResults.
 
-        Only providers with a message search API implement it.
+        An empty list means "not there"; LookupFailed means "could not ask", which proves
+        nothing. Only adapters declaring ``capabilities.lookup`` implement it.
         """
-        return None
+        raise NotImplementedError
 
     def send_request(self, chunk):
         """Perform one provider request for ``chunk``; return one SendResult per message."""
@@ -160,7 +211,7 @@ class SmsProvider:
     def _unexpected_error_results(self, chunk, exc):
         # We cannot know whether the provider accepted the request: never resend blindly.
         return [
-            SendResult(sms.key, UNKNOWN, error_message=f"Unexpected error while sending: {exc}", failure="server")
+            SendResult(sms.key, UNKNOWN, error_message=f"Unexpected error while sending: {exc}", failure=Failure.SERVER)
             for sms in chunk
         ]
 

@@ -3,6 +3,7 @@ import time
 
 from odoo.tests import BaseCase, tagged
 
+from odoo.addons.sms_connector.engine.dispatcher import run_requests
 from odoo.addons.sms_connector.providers import (
     RETRY,
     SENT,
@@ -12,7 +13,6 @@ from odoo.addons.sms_connector.providers import (
     SendResult,
     SmsProvider,
 )
-from odoo.addons.sms_connector.tools.dispatcher import run_requests
 
 
 class SlowProvider(SmsProvider):
@@ -64,7 +64,7 @@ class TestDispatcher(BaseCase):
     def test_one_failing_request_only_fails_its_messages(self):
         provider = SlowProvider(GatewayConfig(provider='test_slow', base_url='', max_concurrency=3),
                                 delay=0, fail_numbers={"+33612340003"})
-        with self.assertLogs('odoo.addons.sms_connector.tools.dispatcher', level='ERROR'):
+        with self.assertLogs('odoo.addons.sms_connector.engine.dispatcher', level='ERROR'):
             results = provider.send(batch(6))
         states = {r.key: r.state for r in results}
         self.assertEqual(states.pop("3"), UNKNOWN, "an unexpected error may hide an accepted message")

@@ -17,7 +17,7 @@ class TestEverydayRules(TransactionCase):
             {'state': 'sent', 'provider_message_id': 'SM1'},
             {'state': 'delivered', 'provider_message_id': 'SM2'},
             {'state': 'failed', 'provider_message_id': 'SM3'},  # accepted, then not delivered
-            {'state': 'failed', 'error_code': '21610'},  # opted out at the provider
+            {'state': 'opted_out', 'error_code': '21610'},  # opted out at the provider
             {'state': 'queued'},
             {'state': 'canceled'},
             {'state': 'opted_out'},

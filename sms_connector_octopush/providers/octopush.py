@@ -12,10 +12,11 @@ import requests
 
 from odoo.addons.sms_connector.providers import (
     FAILED,
-    RETRY,
     SENT,
     UNKNOWN,
     Balance,
+    Capabilities,
+    Failure,
     InboundSms,
     MalformedCallback,
     ProviderError,
@@ -24,21 +25,26 @@ from odoo.addons.sms_connector.providers import (
     StatusReport,
     register_provider,
 )
+from odoo.addons.sms_connector.providers.http import classify_http, transport_error
 
 MAX_RECIPIENTS = 500
 SENDER_RE = re.compile(r'^[A-Za-z0-9]{3,11}$')
 
 # Octopush error code -> (outcome, failure category)
 ERROR_CODES = {
-    101: (FAILED, 'auth'),  # bad login / api key
-    104: (FAILED, 'credit'),  # not enough credit
-    106: (FAILED, 'config'),  # bad sender
-    110: (FAILED, 'rejected'),  # bad text
-    111: (FAILED, 'config'),  # bad type
-    116: (FAILED, 'rejected'),  # too many recipients
-    117: (FAILED, 'number_format'),  # no valid number
-    121: (FAILED, 'rejected'),  # "STOP au XXXXX" missing in a marketing SMS
+    101: (FAILED, Failure.AUTH),  # bad login / api key
+    104: (FAILED, Failure.CREDIT),  # not enough credit
+    106: (FAILED, Failure.CONFIG),  # bad sender
+    110: (FAILED, Failure.REJECTED),  # bad text
+    111: (FAILED, Failure.CONFIG),  # bad type
+    116: (FAILED, Failure.REJECTED),  # too many recipients
+    117: (FAILED, Failure.NUMBER_FORMAT),  # no valid number
+    121: (FAILED, Failure.REJECTED),  # "STOP au XXXXX" missing in a marketing SMS
 }
+DUPLICATE_REQUEST = 120  # this request_id was accepted before: the SMS left, its ticket is unknown
+OPT_OUT_STATUS = 'BLACKLISTED_NUMBER'
+# Longest campaign text Octopush recommends (its "Test campaign" rule).
+CAMPAIGN_MAX_LENGTH = 489
 
 STATUS_MAP = {
     'ACK': 'sent',
@@ -70,8 +76,10 @@ class OctopushProvider(SmsProvider):
     code = 'octopush'
     name = 'Octopush'
     default_base_url = 'https://api.octopush.com/v1/public'
-    max_recipients_per_request = MAX_RECIPIENTS
-    idempotent_requests = True  # Octopush refuses a request_id it already accepted (24 h)
+    # Octopush refuses a request_id it already accepted (24 h): a repeated request never sends twice
+    capabilities = Capabilities(
+        idempotent_requests=True, simulation=True, max_text_length=1224, campaign_max_length=CAMPAIGN_MAX_LENGTH,
+        max_recipients_per_request=MAX_RECIPIENTS, safe_concurrency=4)
 
     def __init__(self, config):
         super().__init__(config)
@@ -92,16 +100,6 @@ class OctopushProvider(SmsProvider):
         return f"{(self.config.base_url or self.default_base_url).rstrip('/')}/{path.lstrip('/')}"
 
     # sending ---------------------------------------------------------------
-    def split_requests(self, batch):
-        groups = {}
-        for sms in batch:
-            groups.setdefault((sms.body, sms.purpose, sms.sender), []).append(sms)
-        return [
-            group[start:start + MAX_RECIPIENTS]
-            for group in groups.values()
-            for start in range(0, len(group), MAX_RECIPIENTS)
-        ]
-
     def request_key(self, chunk):
         return request_id_for(chunk)
 
@@ -129,14 +127,10 @@ class OctopushProvider(SmsProvider):
         try:
             response = self._session().post(
                 self._url('sms-campaign/send'), json=self.build_payload(chunk), timeout=self.config.timeout)
-        except requests.exceptions.ConnectTimeout as exc:
-            return all_(RETRY, error_message=f"Octopush unreachable: {exc}", failure='server')
-        except requests.exceptions.ConnectionError as exc:
-            if 'NewConnectionError' in repr(exc) or 'Connection refused' in repr(exc):
-                return all_(RETRY, error_message=f"Octopush unreachable: {exc}", failure='server')
-            return all_(UNKNOWN, error_message=f"Connection lost after sending: {exc}", failure='server')
-        except requests.exceptions.Timeout as exc:
-            return all_(UNKNOWN, error_message=f"No answer from Octopush in time: {exc}", failure='server')
+        except requests.exceptions.RequestException as exc:
+            fields = transport_error(exc, self.name) or {
+                'state': UNKNOWN, 'failure': Failure.SERVER, 'error_message': f"Octopush request failed: {exc}"}
+            return all_(fields.pop('state'), **fields)
 
         data = _json(response)
         if response.status_code in (200, 201) and data.get('sms_ticket'):
@@ -150,21 +144,16 @@ class OctopushProvider(SmsProvider):
                 segments=max(int(needed) // count, 1) if needed else None,
             )
         if response.status_code in (200, 201):
-            return all_(UNKNOWN, error_message="Octopush accepted the request without a ticket.", failure='server')
+            return all_(UNKNOWN, error_message="Octopush accepted the request without a ticket.", failure=Failure.SERVER)
         code = _int(data.get('code') or data.get('error_code'))
         message = data.get('message') or data.get('error') or f"Octopush answered HTTP {response.status_code}"
-        if code == 120:
+        if code == DUPLICATE_REQUEST:
+            # no ticket: the engine learns it from the first delivery report of the request
             return all_(SENT, error_message="Octopush had already accepted this request (duplicate request_id).")
         if code in ERROR_CODES:
             state, failure = ERROR_CODES[code]
-        elif response.status_code == 429:
-            state, failure = RETRY, 'rate_limited'
-        elif response.status_code >= 500:
-            state, failure = RETRY, 'server'
-        elif response.status_code in (401, 403):
-            state, failure = FAILED, 'auth'
         else:
-            state, failure = FAILED, 'rejected'
+            state, failure = classify_http(response.status_code)
         retry_after = _float(response.headers.get('Retry-After'))
         return all_(state, error_code=str(code or response.status_code), error_message=message, failure=failure,
                     retry_after=retry_after)
@@ -184,6 +173,7 @@ class OctopushProvider(SmsProvider):
         return [StatusReport(
             provider_message_id=ticket, number=number, status=STATUS_MAP[raw], raw_status=raw,
             error_code=raw if failed else None, error_message=STATUS_MESSAGES.get(raw) if failed else None,
+            opted_out=raw == OPT_OUT_STATUS,
         )]
 
     def parse_inbound(self, data):

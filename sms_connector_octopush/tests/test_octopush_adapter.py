@@ -2,11 +2,18 @@
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.sms_connector.providers import GatewayConfig, MalformedCallback, OutboundSms
+from odoo.addons.sms_connector.tests.common import ProviderContractCase
 from odoo.addons.sms_connector_octopush.providers.octopush import OctopushProvider, request_id_for
 
 
 def provider(**options):
     return OctopushProvider(GatewayConfig(provider='octopush', base_url='http://127.0.0.1:9', sender='Shop', options=options))
+
+
+@tagged('post_install', '-at_install')
+class TestOctopushContract(ProviderContractCase, BaseCase):
+    provider_code = 'octopush'
+    config_values = {'account': 'shop@example.com', 'secret': 'key', 'sender': 'Shop'}
 
 
 @tagged('post_install', '-at_install')

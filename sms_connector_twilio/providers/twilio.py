@@ -16,7 +16,10 @@ from odoo.addons.sms_connector.providers import (
     SENT,
     UNKNOWN,
     Balance,
+    Capabilities,
+    Failure,
     InboundSms,
+    LookupFailed,
     MalformedCallback,
     ProviderError,
     SendResult,
@@ -24,6 +27,7 @@ from odoo.addons.sms_connector.providers import (
     StatusReport,
     register_provider,
 )
+from odoo.addons.sms_connector.providers.http import classify_http, transport_error
 
 SID_RE = re.compile(r'(SM|MM)[0-9a-fA-F]{32}')
 XML_INVALID_RE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f]')  # not allowed in XML 1.0
@@ -34,21 +38,22 @@ _sdk_logger = logging.getLogger(__name__ + '.sdk')
 _sdk_logger.setLevel(logging.WARNING)
 OPT_OUT_TYPES = ('stop', 'start', 'help')  # Advanced Opt-Out's OptOutType, lower-cased
 
+OPT_OUT_CODE = 21610  # the recipient replied STOP: refused at sending, or reported as undelivered
 # Twilio error code -> (outcome, failure category). See https://www.twilio.com/docs/api/errors
 ERROR_CODES = {
-    20003: (FAILED, 'auth'),  # authentication failed
-    20429: (RETRY, 'rate_limited'),  # too many concurrent requests: never processed
-    21211: (FAILED, 'number_format'),  # invalid 'To' number
-    21408: (FAILED, 'country'),  # region not enabled
-    21602: (FAILED, 'rejected'),  # body required
-    21603: (FAILED, 'config'),  # 'From' required
-    21604: (FAILED, 'number_format'),  # 'To' required
-    21606: (FAILED, 'config'),  # 'From' not a valid, SMS-capable number
-    21610: (FAILED, 'opted_out'),  # recipient replied STOP
-    21611: (RETRY, 'rate_limited'),  # sender queue full
-    21612: (FAILED, 'rejected'),  # cannot route to this number
-    21614: (FAILED, 'number_format'),  # not a mobile number
-    21617: (FAILED, 'rejected'),  # body too long
+    20003: (FAILED, Failure.AUTH),  # authentication failed
+    20429: (RETRY, Failure.RATE_LIMITED),  # too many concurrent requests: never processed
+    21211: (FAILED, Failure.NUMBER_FORMAT),  # invalid 'To' number
+    21408: (FAILED, Failure.COUNTRY),  # region not enabled
+    21602: (FAILED, Failure.REJECTED),  # body required
+    21603: (FAILED, Failure.CONFIG),  # 'From' required
+    21604: (FAILED, Failure.NUMBER_FORMAT),  # 'To' required
+    21606: (FAILED, Failure.CONFIG),  # 'From' not a valid, SMS-capable number
+    OPT_OUT_CODE: (FAILED, Failure.OPTED_OUT),  # recipient replied STOP
+    21611: (RETRY, Failure.RATE_LIMITED),  # sender queue full
+    21612: (FAILED, Failure.REJECTED),  # cannot route to this number
+    21614: (FAILED, Failure.NUMBER_FORMAT),  # not a mobile number
+    21617: (FAILED, Failure.REJECTED),  # body too long
 }
 
 # Delivery failure codes reported in status callbacks.
@@ -87,6 +92,7 @@ class TwilioProvider(SmsProvider):
     code = 'twilio'
     name = 'Twilio'
     default_base_url = 'https://api.twilio.com'
+    capabilities = Capabilities(lookup=True, max_text_length=1600, safe_concurrency=8)
 
     def __init__(self, config):
         super().__init__(config)
@@ -124,18 +130,12 @@ class TwilioProvider(SmsProvider):
             if result.state == RETRY:
                 result.retry_after = _float((self._client().http_client.last_headers or {}).get('Retry-After'))
             return [result]
-        except requests.exceptions.ConnectTimeout as exc:
-            return [SendResult(sms.key, RETRY, error_message=f"Twilio unreachable: {exc}", failure='server')]
-        except requests.exceptions.ConnectionError as exc:
-            if _never_sent(exc):
-                return [SendResult(sms.key, RETRY, error_message=f"Twilio unreachable: {exc}", failure='server')]
-            return [SendResult(sms.key, UNKNOWN, error_message=f"Connection lost after sending: {exc}", failure='server')]
-        except requests.exceptions.Timeout as exc:
-            return [SendResult(sms.key, UNKNOWN, error_message=f"No answer from Twilio in time: {exc}", failure='server',
-                               maybe_in_flight=True)]
+        except requests.exceptions.RequestException as exc:
+            return [SendResult(sms.key, **(transport_error(exc, self.name) or {
+                'state': UNKNOWN, 'failure': Failure.SERVER, 'error_message': f"Twilio request failed: {exc}"}))]
         except (TwilioException, ValueError) as exc:
             # e.g. an unparsable 2xx body: Twilio may have accepted the message
-            return [SendResult(sms.key, UNKNOWN, error_message=f"Unreadable Twilio answer: {exc}", failure='server')]
+            return [SendResult(sms.key, UNKNOWN, error_message=f"Unreadable Twilio answer: {exc}", failure=Failure.SERVER)]
         return [SendResult(
             sms.key, SENT,
             provider_message_id=message.sid,
@@ -150,14 +150,8 @@ class TwilioProvider(SmsProvider):
         message = exc.msg if isinstance(exc.msg, str) else str(exc)
         if code in ERROR_CODES:
             state, failure = ERROR_CODES[code]
-        elif exc.status == 429:
-            state, failure = RETRY, 'rate_limited'
-        elif exc.status and exc.status >= 500:
-            state, failure = RETRY, 'server'
-        elif exc.status == 401:
-            state, failure = FAILED, 'auth'
         else:
-            state, failure = FAILED, 'rejected'
+            state, failure = classify_http(exc.status or 400)
         if code is None:  # not a Twilio error body (proxy page, outage): the SDK's text says nothing
             message = f"Twilio answered HTTP {exc.status}"
         return SendResult(
@@ -167,14 +161,14 @@ class TwilioProvider(SmsProvider):
     def lookup(self, sms, since):
         """Twilio creates the message resource when it accepts the request: search it."""
         try:
-            candidates = self._client().messages.list(to=sms.number, limit=50)
-        except (TwilioException, requests.exceptions.RequestException):
-            return None
-        for message in candidates:
-            created = message.date_created
-            if message.body == sms.body and (created is None or since is None or created >= since):
-                return SendResult(sms.key, SENT, provider_message_id=message.sid, segments=_int(message.num_segments))
-        return None
+            messages = self._client().messages.list(to=sms.number, limit=50)
+        except (TwilioException, requests.exceptions.RequestException) as exc:
+            raise LookupFailed(_describe(exc)) from exc
+        return [
+            SendResult(sms.key, SENT, provider_message_id=message.sid, segments=_int(message.num_segments))
+            for message in messages
+            if message.body == sms.body and (message.date_created is None or since is None or message.date_created >= since)
+        ]
 
     # callbacks ---------------------------------------------------------------
     def verify_signature(self, url, params, headers):
@@ -200,6 +194,7 @@ class TwilioProvider(SmsProvider):
         return [StatusReport(
             provider_message_id=sid, status=STATUS_MAP[raw], raw_status=raw, error_code=error_code,
             error_message=error_message, segments=_int(_text(data, 'NumSegments')),
+            opted_out=error_code == str(OPT_OUT_CODE),
         )]
 
     inline_replies = True  # TwiML <Message> in the webhook answer
@@ -278,8 +273,3 @@ def _describe(exc):
         return f"{exc.msg} (HTTP {exc.status}, code {exc.code})"
     return str(exc)
 
-
-def _never_sent(exc):
-    """Whether a connection error happened before the request could reach the provider."""
-    text = repr(exc)
-    return 'NewConnectionError' in text or 'Failed to establish' in text or 'Connection refused' in text

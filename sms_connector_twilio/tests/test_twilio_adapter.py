@@ -4,6 +4,7 @@ from twilio.base.exceptions import TwilioRestException
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.sms_connector.providers import FAILED, RETRY, GatewayConfig, MalformedCallback
+from odoo.addons.sms_connector.tests.common import ProviderContractCase
 from odoo.addons.sms_connector_twilio.providers.twilio import TwilioProvider
 
 SID = 'SM' + '0123456789abcdef' * 2
@@ -11,6 +12,12 @@ SID = 'SM' + '0123456789abcdef' * 2
 
 def provider(token='12345'):
     return TwilioProvider(GatewayConfig(provider='twilio', base_url='http://127.0.0.1:9', account='AC' + 'a' * 32, secret=token))
+
+
+@tagged('post_install', '-at_install')
+class TestTwilioContract(ProviderContractCase, BaseCase):
+    provider_code = 'twilio'
+    config_values = {'account': 'AC' + 'a' * 32, 'secret': 'token', 'sender': '+15005550006'}
 
 
 @tagged('post_install', '-at_install')

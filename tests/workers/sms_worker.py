@@ -65,9 +65,9 @@ def process(registry, args):
     if args.crash_after_send:
         def crash(self, results):
             os._exit(CRASH_EXIT_CODE)  # the provider accepted, our commit never happens
-        registry['sms.sms']._sms_connector_record = crash
+        registry['sms.send.engine']._record = crash
     with registry.cursor() as cr:
-        handled = _env(cr)['sms.sms']._sms_connector_process()
+        handled = _env(cr)['sms.send.engine']._process()
     print(json.dumps({'handled': handled}))
 
 
@@ -78,7 +78,7 @@ def reconcile(registry, args):
         cr.execute("UPDATE sms_sms SET sms_connector_claimed_at = sms_connector_claimed_at - interval '1 minute'"
                    " WHERE state = 'process'")
     with registry.cursor() as cr:
-        print(json.dumps({'reconciled': _env(cr)['sms.sms']._sms_connector_reconcile_stale()}))
+        print(json.dumps({'reconciled': _env(cr)['sms.send.engine']._reconcile_stale()}))
 
 
 def report(registry, args):
