@@ -122,7 +122,7 @@ class SmsSendEngine(models.AbstractModel):
                                    SLOT_LOCK_NAMESPACE, group.gateway_id * 1000 + slot))
                     if cr.fetchone()[0]:
                         held.append(slot)
-                cr.commit()
+                cr.commit()  # pylint: disable=invalid-commit - a connection of its own: holds locks, no transaction
                 if not held:
                     time.sleep(SLOT_WAIT_SECONDS)
             rate = group.provider.config.rate_limit * len(held) / limit
@@ -130,7 +130,7 @@ class SmsSendEngine(models.AbstractModel):
         finally:
             for slot in held:
                 cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", SLOT_LOCK_NAMESPACE, group.gateway_id * 1000 + slot))
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
             cr.close()
 
     # claiming ----------------------------------------------------------------------
@@ -466,6 +466,9 @@ class SmsSendEngine(models.AbstractModel):
             target=str(target), assignments=SQL(", ").join(assignments), uid=self.env.uid, uuids=uuids,
             unnest=unnest, sources=[str(state) for state in (from_states or _sources(target))]))
         moved_uuids = {row[0] for row in self.env.cr.fetchall()}
+        # an SMS without log (queued before the addon was installed, log deleted) follows Odoo's state alone
+        self.env.cr.execute(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
+        moved_uuids |= set(uuids) - {row[0] for row in self.env.cr.fetchall()}
         self.env['sms.message'].invalidate_model()
         moved = sms_records.filtered(lambda sms: sms.uuid in moved_uuids)
         if len(moved) != len(sms_records):

@@ -1,4 +1,5 @@
 """Shared test cases: the contract every provider adapter's tests subclass (no database)."""
+import contextlib
 import socket
 import threading
 from contextlib import contextmanager
@@ -34,10 +35,8 @@ def loopback_server(behaviour):
             except OSError:
                 continue
             conn.settimeout(2)
-            try:
+            with contextlib.suppress(OSError):
                 conn.recv(65536)
-            except OSError:
-                pass
             if behaviour == 'close':
                 conn.close()
             else:
