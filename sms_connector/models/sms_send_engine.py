@@ -122,7 +122,8 @@ class SmsSendEngine(models.AbstractModel):
                                    SLOT_LOCK_NAMESPACE, group.gateway_id * 1000 + slot))
                     if cr.fetchone()[0]:
                         held.append(slot)
-                cr.commit()  # pylint: disable=invalid-commit - a connection of its own: holds locks, no transaction
+                # a connection of its own: it holds the locks, not a transaction
+                cr.commit()  # pylint: disable=invalid-commit
                 if not held:
                     time.sleep(SLOT_WAIT_SECONDS)
             rate = group.provider.config.rate_limit * len(held) / limit
