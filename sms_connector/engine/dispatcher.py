@@ -32,30 +32,78 @@ class RateLimiter:
             time.sleep(delay)
 
 
-def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None):
+class AdaptiveWindow:
+    """How many requests may be in flight: grows while the provider keeps up, halves on "too many
+    requests" (AIMD, as TCP does), never above the gateway's ceiling.
+
+    Why: nobody tunes a concurrency field they do not know about. Starting from the provider's
+    documented safe level, the window doubles per round trip (+1 per answered request) until the
+    first 429, then grows by one per round trip.
+    """
+
+    def __init__(self, start, ceiling):
+        self.ceiling = max(1, int(ceiling or 1))
+        self.value = float(min(max(1, int(start or 1)), self.ceiling))
+        self.threshold = float(self.ceiling)
+        self.in_flight = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, limit=None):
+        """Wait for room in the window (and below ``limit``, the slots the caller holds)."""
+        with self._cond:
+            while self.in_flight >= min(int(self.value), limit or self.ceiling):
+                self._cond.wait()
+            self.in_flight += 1
+
+    def release(self, throttled=False):
+        with self._cond:
+            self.in_flight -= 1
+            if throttled:
+                self.value = self.threshold = max(1.0, self.value / 2)
+            elif self.value < self.threshold:
+                self.value = min(float(self.ceiling), self.value + 1)  # slow start
+            else:
+                self.value = min(float(self.ceiling), self.value + 1 / self.value)
+            self._cond.notify_all()
+
+
+def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, window=None, executor=None,
+                 is_throttled=None):
     """Run ``send_request(chunk)`` for every chunk with at most ``max_workers`` at once.
 
     Returns the concatenated per-message results in chunk order. An exception raised for a
     chunk is turned into results by ``on_error(chunk, exc)`` so it only affects that chunk.
+    :param window: AdaptiveWindow shared by the requests of a gateway (a fixed one when None)
+    :param executor: long-lived thread pool to run in (its threads keep their connections alive)
+    :param is_throttled: callable(results) -> whether the provider asked to slow down
     """
     if not chunks:
         return []
     limiter = RateLimiter(rate)
+    limit = max(1, int(max_workers or 1))
+    window = window or AdaptiveWindow(limit, limit)
 
     def _run(chunk):
-        limiter.acquire(len(chunk))
+        window.acquire(limit)
+        throttled = False
         try:
-            return send_request(chunk)
+            limiter.acquire(len(chunk))
+            results = send_request(chunk)
+            throttled = bool(is_throttled and is_throttled(results))
+            return results
         except Exception as exc:
             _logger.exception("SMS provider request failed for %d message(s)", len(chunk))
             if on_error is None:
                 raise
             return on_error(chunk, exc)
+        finally:
+            window.release(throttled)
 
-    workers = max(1, min(int(max_workers or 1), len(chunks)))
-    if workers == 1:
+    if executor is not None:
+        results = list(executor.map(_run, chunks))
+    elif min(limit, len(chunks)) == 1:
         results = [_run(chunk) for chunk in chunks]
     else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms-send") as pool:
+        with ThreadPoolExecutor(max_workers=min(limit, len(chunks)), thread_name_prefix="sms-send") as pool:
             results = list(pool.map(_run, chunks))
     return [result for chunk_results in results for result in chunk_results]

@@ -8,6 +8,8 @@ from odoo.tools.urls import urljoin as url_join
 from ..providers import GatewayConfig, ProviderError, get_provider_class
 from ..tools.phone import country_of
 
+_ADAPTERS = {}  # (database, gateway id) -> provider adapter of this process
+
 
 class SmsGateway(models.Model):
     """A provider account SMS are routed through (a company may have several)."""
@@ -32,8 +34,10 @@ class SmsGateway(models.Model):
         'res.country', string="Destination countries",
         help="Countries this gateway serves. Leave empty to serve all countries.")
     max_concurrency = fields.Integer(
-        "Max concurrent requests", default=8, required=True,
-        help="How many requests may be in flight to the provider at once.")
+        "Max concurrent requests", default=64, required=True,
+        help="Ceiling of the requests in flight to the provider, across all Odoo processes. Concurrency "
+             "starts at the provider's documented safe level and adapts: it grows while the provider keeps "
+             "up and halves when it answers \"too many requests\".")
     rate_limit = fields.Float(
         "Max messages per second", default=0.0, help="0 means no limit on our side.")
     timeout = fields.Float("Request timeout (s)", default=15.0, required=True)
@@ -113,7 +117,17 @@ class SmsGateway(models.Model):
             timeout=gateway.timeout,
             options=gateway._provider_options(),
         )
-        return get_provider_class(gateway.provider)(config)
+        # one adapter per gateway and process while its settings hold: its thread pool, keep-alive
+        # connections and learned concurrency window outlive the batch
+        key = (self.env.cr.dbname, gateway.id)
+        cached = _ADAPTERS.get(key)
+        if cached is not None and cached.config == config:
+            return cached
+        adapter = get_provider_class(gateway.provider)(config)
+        _ADAPTERS[key] = adapter
+        if cached is not None:
+            cached.close()
+        return adapter
 
     def _skips_opted_out(self, purpose, confirmed):
         """Whether an SMS of ``purpose`` to an opted-out number must not be sent by this gateway."""

@@ -173,8 +173,10 @@ class SmsSendEngine(models.AbstractModel):
         plan = SendPlan(claimed_at=now, skipped_ids=set(native.ids), count=len(claimed))
         purpose = {log.sms_uuid: log.purpose for log in self.env['sms.message'].search_fetch(
             [('sms_uuid', 'in', claimed.mapped('uuid'))], ['sms_uuid', 'purpose'])}
-        blacklisted = set(self.env['phone.blacklist'].search(
-            [('number', 'in', claimed.mapped('number'))]).mapped('number'))
+        # numbers are stored in E.164, as the blacklist stores them: no re-formatting per number
+        self.env.cr.execute(SQL("SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
+                                [number for number in claimed.mapped('number') if number]))
+        blacklisted = {row[0] for row in self.env.cr.fetchall()}
         # Legal sending windows: marketing SMS outside their country's hours wait, never dropped.
         window_deferral, deferred = self.env['sms.sending.window']._deferral_checker(now), []
         invalid, opted_out = Sms, Sms

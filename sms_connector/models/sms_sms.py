@@ -5,7 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 
 from ..engine.lifecycle import FROM_ODOO_SMS_STATE, State
-from ..tools.phone import E164_RE, country_of, normalize_number
+from ..tools.phone import E164_RE, normalize_number
 from ..tools.segments import count_segments
 
 _logger = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class SmsSms(models.Model):
             if not candidates:
                 native |= sms
                 continue
-            country = country_of(sms.number) if (sms.number or '').startswith('+') else None
+            country = normalize_number(sms.number).country_code if (sms.number or '').startswith('+') else None
             serving = [gw for gw, codes in candidates if not codes or country in codes]
             # after a failover, the next gateway serving the country (back to the first when all failed)
             gateway = next((gw for gw in serving if gw not in sms.sms_connector_skipped_gateway_ids),

@@ -4,11 +4,13 @@ Each provider addon subclasses :class:`SmsProvider` and registers it with
 :func:`sms_connector.providers.registry.register_provider`. Models build a
 :class:`GatewayConfig` from an ``sms.gateway`` record and only exchange plain data with it.
 """
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from ..engine.dispatcher import run_requests
+from ..engine.dispatcher import AdaptiveWindow, run_requests
 
 # Normalised outcome of one send attempt.
 SENT = "sent"  # the provider accepted the message
@@ -62,7 +64,7 @@ class GatewayConfig:
     secret: str = ""  # Twilio auth token, Octopush api-key
     sender: str = ""  # default From number / sender name
     status_url: str = ""  # where the provider should post delivery reports
-    max_concurrency: int = 8
+    max_concurrency: int = 64
     rate_limit: float = 0.0  # messages per second, 0 = unlimited
     timeout: float = 15.0
     options: dict = field(default_factory=dict)  # provider specific settings
@@ -163,6 +165,24 @@ class SmsProvider:
 
     def __init__(self, config):
         self.config = config
+        # kept with the adapter, which the gateway reuses across batches: connections stay alive
+        self.window = AdaptiveWindow(self.capabilities.safe_concurrency, config.max_concurrency)
+        self._executor = None
+        self._executor_lock = threading.Lock()
+
+    def executor(self):
+        """The adapter's long-lived thread pool (its threads keep their keep-alive sessions)."""
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=max(1, self.config.max_concurrency), thread_name_prefix=f"sms-{self.code}")
+            return self._executor
+
+    def close(self):
+        with self._executor_lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+                self._executor = None
 
     # sending ---------------------------------------------------------------
     def send(self, batch):
@@ -180,6 +200,9 @@ class SmsProvider:
             max_workers=self.config.max_concurrency if max_workers is None else max_workers,
             rate=self.config.rate_limit if rate is None else rate,
             on_error=self._unexpected_error_results,
+            window=self.window,
+            executor=self.executor() if len(chunks) > 1 else None,
+            is_throttled=lambda results: any(r.failure == Failure.RATE_LIMITED for r in results),
         )
 
     def split_requests(self, batch):

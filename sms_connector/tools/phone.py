@@ -3,6 +3,7 @@
 Why: providers reject local formats, and an unusable number must fail with a clear reason
 before any provider call instead of costing a request.
 """
+import functools
 import re
 from dataclasses import dataclass
 
@@ -18,8 +19,13 @@ class NormalizedNumber:
     error: str | None  # untranslated English reason when e164 is None
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_number(raw, default_country=None):
-    """Normalise ``raw`` to E.164, reading national numbers in ``default_country`` (ISO alpha-2)."""
+    """Normalise ``raw`` to E.164, reading national numbers in ``default_country`` (ISO alpha-2).
+
+    Cached: routing and claiming read the same numbers in the same batch, and parsing is most
+    of the CPU an SMS costs us.
+    """
     raw = (raw or "").strip()
     if not raw:
         return NormalizedNumber(None, None, "The phone number is missing.")
