@@ -538,6 +538,12 @@ class FakeProviderServer:
             for _ in range(count):
                 self._faults[on].append((kind, dict(options)))
 
+    def clear_faults(self):
+        """Forget the faults not consumed yet, keeping what was received (reset() forgets all)."""
+        with self._lock:
+            for queue in self._faults.values():
+                queue.clear()
+
     def set_delivery_outcome(self, number, status, error_code=None):
         """Final status the callbacks will report for ``number``.
 
@@ -613,7 +619,9 @@ class FakeProviderServer:
         if fault == "stall":
             self._sleep(float(options.get("seconds", 10)))
         if fault == "drop_before_accept":
-            # Read but never processed: the client sees a lost connection, nothing was accepted.
+            # Read but never processed: the client sees a lost connection (or, with ``seconds``
+            # beyond its timeout, no answer in time), and nothing was accepted.
+            self._sleep(float(options.get("seconds", 0)))
             self._log_request(handler, path, None, received_at, fault)
             handler.drop_connection()
             return

@@ -698,6 +698,11 @@ def test_fault_drop_before_accept(fake, http):
     assert [(r["status"], r["fault"]) for r in fake.requests_log] == [(None, "drop_before_accept")] * 2
     # the request_id was never seen: the same request is accepted afterwards
     assert octopush_post(http, fake, octo_payload(request_id="r1")).status_code == 201
+    fake.inject_faults("drop_before_accept", seconds=1.0)  # the client gives up first
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "hi"}, timeout=0.3)
+    time.sleep(1.0)
+    assert fake.twilio_messages == []
 
 
 def test_lookup_faults_apply_to_twilio_list_and_fetch_only(fake, http):
@@ -727,6 +732,16 @@ def test_lookup_faults_seen_by_twilio_sdk(fake):
     with pytest.raises(TwilioException, match="Unable to fetch page"):  # the SDK's list error
         client.messages.list(to=TO, limit=50)
     assert len(client.messages.list(to=TO, limit=50)) == 1
+
+
+def test_clear_faults_keeps_messages(fake, http):
+    twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "hi"})
+    fake.inject_faults("http_503", count=3, on="lookup")
+    fake.inject_faults("http_503", count=3)
+    fake.clear_faults()
+    assert http.get(f"{fake.url}/2010-04-01/Accounts/{SID}/Messages.json", auth=(SID, TOKEN)).status_code == 200
+    assert twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "hi"}).status_code == 201
+    assert len(fake.twilio_messages) == 2
 
 
 def test_unknown_fault_target_rejected(fake):
