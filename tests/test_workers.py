@@ -64,8 +64,11 @@ def worker_db(request, odoo_conf):
 @pytest.fixture
 def fake():
     server = FakeProviderServer(twilio_accounts={SID: TOKEN}, octopush_accounts={LOGIN: KEY}, auto_callbacks=False)
+    server.expected_numbers = ()  # set by assert_each_once: what had to reach the provider
     with server:
         yield server
+        if stats:  # counted at the provider, failed scenarios included
+            stats.record_delivery(delivered_numbers(server), server.expected_numbers)
 
 
 def worker(odoo_conf, db, *args, check=True):
@@ -98,6 +101,7 @@ def delivered_numbers(fake):
 
 
 def assert_each_once(fake, report, expected_count):
+    fake.expected_numbers = {sms['number'] for sms in report['sms']}
     received = collections.Counter(delivered_numbers(fake))
     twice = {number: n for number, n in received.items() if n > 1}
     assert not twice, f"sent more than once: {twice}"
@@ -164,3 +168,43 @@ def test_provider_down_then_back(odoo_conf, worker_db, fake):
     sent = {s['number'] for s in report['sms'] if s['state'] == 'pending'}
     assert sent | flagged == {s['number'] for s in report['sms']}, "none lost"
     assert sent <= set(received), "every SMS marked sent reached the provider"
+
+
+def test_failed_lookups_after_a_crash_never_resend(odoo_conf, worker_db, fake):
+    """10.3: after a crash, look-ups answered 429, 503 or too late mean "could not tell", not "not there"."""
+    setup_queue(odoo_conf, worker_db, fake, twilio=20, timeout=1)
+    run(odoo_conf, worker_db, 'process', '--crash-after-send', expect=CRASH_EXIT_CODE)
+    accepted = {m['to']: m['sid'] for m in fake.twilio_messages}
+    assert len(accepted) == 20
+    for kind, count in (('http_429', 40), ('http_503', 40), ('stall', 6)):
+        fake.inject_faults(kind, count=count, on='lookup', retry_after=0, seconds=1.5)
+    states = collections.Counter()
+    for _run in range(2):  # the queue cron, twice, while the look-ups fail
+        report = run(odoo_conf, worker_db, 'cron')
+        log_state = {log['number']: log['state'] for log in report['logs']}
+        states.update((sms['state'], log_state[sms['number']]) for sms in report['sms'])
+    received = collections.Counter(delivered_numbers(fake))
+    assert max(received.values()) == 1, \
+        f"resent though the look-up failed: {sum(n > 1 for n in received.values())} of 20 went out twice"
+    assert set(states) <= {('process', 'sending'), ('process', 'unknown'), ('error', 'unknown')}, \
+        f"settled without a successful look-up: {states}"
+    _count_faults(sum(1 for r in fake.requests_log if r['fault']))
+    fake.clear_faults()  # the look-ups answer again
+    report = run(odoo_conf, worker_db, 'cron')
+    assert_each_once(fake, report, 20)
+    assert {log['number']: log['provider_message_id'] for log in report['logs']} == accepted, "the sid found"
+
+
+def test_gateway_limit_holds_across_processes(odoo_conf, worker_db, fake, tmp_path):
+    """10.8: 4 workers on a gateway limited to 8 requests in flight: at most 8 at the provider."""
+    fake.latency = 0.1
+    setup_queue(odoo_conf, worker_db, fake, twilio=200, batch_size=25)
+    procs = [worker(odoo_conf, worker_db, 'process', '--barrier', str(tmp_path), '--parties', '4', check=False)
+             for _ in range(4)]
+    outputs = [proc.communicate(timeout=600) for proc in procs]
+    for proc, (_out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err[-3000:]
+    handled = [json.loads(out.strip().splitlines()[-1])['handled'] for out, _err in outputs]
+    assert sum(1 for h in handled if h) >= 2, f"the workers should share the queue: {handled}"
+    assert_each_once(fake, run(odoo_conf, worker_db, 'report'), 200)
+    assert fake.max_in_flight <= 8, f"{fake.max_in_flight} requests in flight, the gateway allows 8"

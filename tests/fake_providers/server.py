@@ -43,9 +43,13 @@ TWILIO_PREFIX = "/2010-04-01"
 OCTOPUSH_PREFIX = "/v1/public"
 TWILIO_API_VERSION = "2010-04-01"
 
-FAULT_KINDS = frozenset(
-    {"http_500", "http_502_html", "http_429", "stall", "drop_after_accept", "connection_reset"}
-)
+FAULT_KINDS = frozenset({
+    "http_500", "http_502_html", "http_503", "http_429", "stall", "drop_before_accept", "drop_after_accept",
+    "connection_reset",
+})
+# Where queued faults apply: provider send requests, or Twilio message look-ups (list and fetch).
+FAULT_TARGETS = ("send", "lookup")
+TWILIO_LOOKUP_RE = re.compile(r"^/2010-04-01/Accounts/[^/]+/Messages(/[^/]+)?\.json$")
 HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -64,6 +68,7 @@ TWILIO_ERROR_MESSAGES = {
     20404: "The requested resource {path} was not found",
     20429: "Too Many Requests",
     20500: "Internal Server Error",
+    20503: "Service Unavailable",
     21211: "The 'To' number {to} is not a valid phone number.",
     21408: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: {to}.",
     21602: "Message body is required.",
@@ -444,7 +449,9 @@ class FakeProviderServer:
         self.requests_log = []
         self.callbacks_sent = []
         self.replies_sent = []
-        self._faults = deque()
+        self._faults = {target: deque() for target in FAULT_TARGETS}
+        self._in_flight = 0
+        self.max_in_flight = 0  # most send requests ever being handled at once (since reset())
         self._outcomes = {}
         self._seen_request_ids = set()
         self._twilio_resources = {}
@@ -512,19 +519,30 @@ class FakeProviderServer:
             self.requests_log.clear()
             self.callbacks_sent.clear()
             self.replies_sent.clear()
-            self._faults.clear()
+            for queue in self._faults.values():
+                queue.clear()
+            self.max_in_flight = self._in_flight
             self._outcomes.clear()
             self._seen_request_ids.clear()
             self._twilio_resources.clear()
             self._residual_credit = OCTOPUSH_INITIAL_CREDIT
 
-    def inject_faults(self, kind, count=1, **options):
-        """Queue ``count`` faults of ``kind``, consumed FIFO by send requests."""
+    def inject_faults(self, kind, count=1, on="send", **options):
+        """Queue ``count`` faults of ``kind``, consumed FIFO by send requests (``on="send"``)
+        or by Twilio message look-ups, list and fetch (``on="lookup"``)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r} (expected one of {sorted(FAULT_KINDS)})")
+        if on not in FAULT_TARGETS:
+            raise ValueError(f"unknown fault target {on!r} (expected one of {FAULT_TARGETS})")
         with self._lock:
             for _ in range(count):
-                self._faults.append((kind, dict(options)))
+                self._faults[on].append((kind, dict(options)))
+
+    def clear_faults(self):
+        """Forget the faults not consumed yet, keeping what was received (reset() forgets all)."""
+        with self._lock:
+            for queue in self._faults.values():
+                queue.clear()
 
     def set_delivery_outcome(self, number, status, error_code=None):
         """Final status the callbacks will report for ``number``.
@@ -574,24 +592,41 @@ class FakeProviderServer:
             self._send(handler, self._route_helper(handler, path))
 
     def _handle_provider(self, handler, path, is_twilio):
-        """Apply the next queued fault (send requests only), latency, routing."""
+        """Apply the next queued fault (send requests and look-ups), latency, routing."""
         received_at = time.time()
         is_send = handler.command == "POST" and (
             path.endswith("/Messages.json") if is_twilio else path == OCTOPUSH_PREFIX + "/sms-campaign/send"
         )
-        fault, options = self._pop_fault() if is_send else (None, {})
+        is_lookup = is_twilio and handler.command == "GET" and bool(TWILIO_LOOKUP_RE.match(path))
+        target = "send" if is_send else "lookup" if is_lookup else None
+        fault, options = self._pop_fault(target) if target else (None, {})
 
         if fault == "connection_reset":
             self._log_request(handler, path, None, received_at, fault)
             handler.reset_connection()
             return
+        if is_send:
+            self._enter_flight()
+        try:
+            self._handle_provider_request(handler, path, is_twilio, received_at, fault, options)
+        finally:
+            if is_send:
+                self._leave_flight()
 
+    def _handle_provider_request(self, handler, path, is_twilio, received_at, fault, options):
         self._sleep(self.latency)
         body = handler.read_body()
         if fault == "stall":
             self._sleep(float(options.get("seconds", 10)))
+        if fault == "drop_before_accept":
+            # Read but never processed: the client sees a lost connection (or, with ``seconds``
+            # beyond its timeout, no answer in time), and nothing was accepted.
+            self._sleep(float(options.get("seconds", 0)))
+            self._log_request(handler, path, None, received_at, fault)
+            handler.drop_connection()
+            return
 
-        if fault in ("http_500", "http_502_html", "http_429"):
+        if fault in ("http_500", "http_502_html", "http_503", "http_429"):
             reply = self._fault_reply(fault, options, is_twilio)
         elif is_twilio:
             reply = self._route_twilio(handler, path, body)
@@ -609,6 +644,15 @@ class FakeProviderServer:
         self._log_request(handler, path, reply.status, received_at, fault)
         self._send(handler, reply)
 
+    def _enter_flight(self):
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+
+    def _leave_flight(self):
+        with self._lock:
+            self._in_flight -= 1
+
     def _send(self, handler, reply):
         """Write the reply, then run its post-send hook (callback scheduling)."""
         try:
@@ -617,10 +661,10 @@ class FakeProviderServer:
             if reply.on_sent:
                 reply.on_sent()
 
-    def _pop_fault(self):
+    def _pop_fault(self, target):
         with self._lock:
-            if self._faults:
-                return self._faults.popleft()
+            if self._faults[target]:
+                return self._faults[target].popleft()
         return None, {}
 
     def _sleep(self, seconds):
@@ -647,6 +691,10 @@ class FakeProviderServer:
             if is_twilio:
                 return _Reply(429, _twilio_error_body(20429, 429), headers=headers)
             return _Reply(429, {"code": 429, "message": "Too many requests"}, headers=headers)
+        if kind == "http_503":
+            if is_twilio:
+                return _Reply(503, _twilio_error_body(20503, 503))
+            return _Reply(503, {"code": 503, "message": "Service unavailable"})
         if is_twilio:
             return _Reply(500, _twilio_error_body(20500, 500))
         return _Reply(500, {"code": 500, "message": "Internal server error"})

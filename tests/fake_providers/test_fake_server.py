@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
@@ -676,6 +676,106 @@ def test_faults_fifo_and_only_on_send_requests(fake, http):
     assert http.get(f"{fake.url}/v1/public/wallet/check-balance", headers=headers).ok
     codes = [octopush_post(http, fake, octo_payload()).status_code for _ in range(3)]
     assert codes == [500, 429, 201]
+
+
+def test_fault_http_503(fake, http):
+    fake.inject_faults("http_503", count=2)
+    twilio = twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "hi"})
+    assert twilio.status_code == 503 and twilio.json()["code"] == 20503
+    octo = octopush_post(http, fake, octo_payload())
+    assert octo.status_code == 503 and octo.json()["code"] == 503
+    assert fake.twilio_messages == [] and fake.octopush_requests == []
+    assert [r["status"] for r in fake.requests_log] == [503, 503]
+
+
+def test_fault_drop_before_accept(fake, http):
+    fake.inject_faults("drop_before_accept", count=2)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "hi"}, timeout=5)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        octopush_post(http, fake, octo_payload(request_id="r1"), timeout=5)
+    assert fake.twilio_messages == [] and fake.octopush_requests == [], "nothing was accepted"
+    assert [(r["status"], r["fault"]) for r in fake.requests_log] == [(None, "drop_before_accept")] * 2
+    # the request_id was never seen: the same request is accepted afterwards
+    assert octopush_post(http, fake, octo_payload(request_id="r1")).status_code == 201
+    fake.inject_faults("drop_before_accept", seconds=1.0)  # the client gives up first
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "hi"}, timeout=0.3)
+    time.sleep(1.0)
+    assert fake.twilio_messages == []
+
+
+def test_lookup_faults_apply_to_twilio_list_and_fetch_only(fake, http):
+    sent = twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "hi"}).json()
+    messages = f"{fake.url}/2010-04-01/Accounts/{SID}/Messages"
+    fake.inject_faults("http_429", on="lookup", retry_after=0)
+    fake.inject_faults("http_503", on="lookup")
+    # a send request does not consume look-up faults
+    assert twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "again"}).status_code == 201
+    assert http.get(f"{messages}.json", params={"To": TO}, auth=(SID, TOKEN)).status_code == 429
+    assert http.get(f"{messages}/{sent['sid']}.json", auth=(SID, TOKEN)).status_code == 503
+    listed = http.get(f"{messages}.json", params={"To": TO}, auth=(SID, TOKEN))
+    assert listed.status_code == 200 and len(listed.json()["messages"]) == 2
+    fake.inject_faults("connection_reset", on="lookup")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        http.get(f"{messages}/{sent['sid']}.json", auth=(SID, TOKEN), timeout=5)
+    fake.inject_faults("stall", on="lookup", seconds=1.0)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        http.get(f"{messages}.json", auth=(SID, TOKEN), timeout=0.3)
+    assert len(fake.twilio_messages) == 2
+
+
+def test_lookup_faults_seen_by_twilio_sdk(fake):
+    client = twilio_client(fake)
+    client.messages.create(to=TO, from_=FROM, body="hi")
+    fake.inject_faults("http_429", on="lookup")
+    with pytest.raises(TwilioException, match="Unable to fetch page"):  # the SDK's list error
+        client.messages.list(to=TO, limit=50)
+    assert len(client.messages.list(to=TO, limit=50)) == 1
+
+
+def test_clear_faults_keeps_messages(fake, http):
+    twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "hi"})
+    fake.inject_faults("http_503", count=3, on="lookup")
+    fake.inject_faults("http_503", count=3)
+    fake.clear_faults()
+    assert http.get(f"{fake.url}/2010-04-01/Accounts/{SID}/Messages.json", auth=(SID, TOKEN)).status_code == 200
+    assert twilio_post(http, fake, {"To": TO, "From": FROM, "Body": "hi"}).status_code == 201
+    assert len(fake.twilio_messages) == 2
+
+
+def test_unknown_fault_target_rejected(fake):
+    with pytest.raises(ValueError):
+        fake.inject_faults("http_429", on="balance")
+
+
+def test_max_in_flight_counts_concurrent_send_requests():
+    with FakeProviderServer(latency=0.3) as server:
+
+        def send(_):
+            with requests.Session() as session:
+                session.trust_env = False
+                return twilio_post(session, server, {"To": TO, "From": FROM, "Body": "hi"}).status_code
+
+        assert server.max_in_flight == 0
+        with ThreadPoolExecutor(5) as pool:
+            assert list(pool.map(send, range(5))) == [201] * 5
+        assert server.max_in_flight == 5
+        server.reset()
+        assert server.max_in_flight == 0
+        for i in range(3):
+            send(i)
+        assert server.max_in_flight == 1, "one after the other"
+        with requests.Session() as session:  # look-ups and helper pages are not send requests
+            session.trust_env = False
+            session.get(f"{server.url}/2010-04-01/Accounts/{SID}/Messages.json")
+        assert server.max_in_flight == 1
+
+
+def test_reset_clears_lookup_faults(fake, http):
+    fake.inject_faults("http_503", on="lookup")
+    fake.reset()
+    assert http.get(f"{fake.url}/2010-04-01/Accounts/{SID}/Messages.json", auth=(SID, TOKEN)).status_code == 200
 
 
 def test_unknown_fault_kind_rejected(fake):

@@ -71,14 +71,28 @@ def process(registry, args):
     print(json.dumps({'handled': handled}))
 
 
-def reconcile(registry, args):
+def _make_due(registry):
+    """SMS left sending by a crash are stale at once, SMS to check may be looked up again at once."""
     with registry.cursor() as cr:
         env = _env(cr)
         env['ir.config_parameter'].set_param('sms_connector.stale_after_seconds', 0)
+        env['ir.config_parameter'].set_param('sms_connector.recheck_after_seconds', 0)
         cr.execute("UPDATE sms_sms SET sms_connector_claimed_at = sms_connector_claimed_at - interval '1 minute'"
                    " WHERE state = 'process'")
+
+
+def reconcile(registry, args):
+    _make_due(registry)
     with registry.cursor() as cr:
         print(json.dumps({'reconciled': _env(cr)['sms.send.engine']._reconcile_stale()}))
+
+
+def cron(registry, args):
+    """One run of the queue cron (it commits as it goes), then the report."""
+    _make_due(registry)
+    with registry.cursor() as cr:
+        _env(cr)['sms.sms']._process_queue()
+    report(registry, args)
 
 
 def report(registry, args):
@@ -109,11 +123,13 @@ def main(argv):
     p_process.add_argument('--barrier', help="folder where concurrent workers meet before sending")
     p_process.add_argument('--parties', type=int, default=1)
     sub.add_parser('reconcile')
+    sub.add_parser('cron')
     sub.add_parser('report')
     args = parser.parse_args(argv)
     odoo.tools.config.parse_config(['-c', args.conf, '-d', args.db, '--log-level=warn'])
     registry = Registry(args.db)
-    {'setup': setup, 'process': process, 'reconcile': reconcile, 'report': report}[args.command](registry, args)
+    commands = {'setup': setup, 'process': process, 'reconcile': reconcile, 'cron': cron, 'report': report}
+    commands[args.command](registry, args)
 
 
 if __name__ == '__main__':
