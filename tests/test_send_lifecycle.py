@@ -328,6 +328,7 @@ class TestOctopushRecovery(LifecycleCase):
 
     def test_duplicate_answer_keeps_reports_and_cost(self):
         numbers = ['+33612340350', '+33612340351', '+33612340352']
+        self.octopush.price_per_segment = 0.0333  # the cost of a recovered SMS is estimated from it
         self.inject('drop_after_accept')  # Octopush accepted the request; the answer is lost
         sms = self.send_now(self.env['sms.sms'].create([{'number': n, 'body': 'Bonjour'} for n in numbers]))
         self.cron(runs=2)  # the very same request again: answered 409, code 120

@@ -377,29 +377,33 @@ class SmsSendEngine(models.AbstractModel):
         now = fields.Datetime.now()
         stale_before = now - timedelta(seconds=policy.stale_after_seconds)
         recheck_before = now - timedelta(seconds=policy.recheck_after_seconds)
-        total = 0
+        done = set()  # each SMS once per run, however short the recheck interval
         while True:
             batch = self._in_new_transaction(
-                lambda engine: engine._claim_stale(stale_before, recheck_before))
+                lambda engine: engine._claim_stale(stale_before, recheck_before, done))
             if not batch:
-                return total
+                return len(done)
             plan, results = batch
+            done.update(results)
             resolve_unknown(results, plan.groups, plan.since())
             self._record(results)
-            total += len(results)
 
     @api.model
-    def _claim_stale(self, stale_before, recheck_before):
-        """Lock a batch of stale "sending" and due "To check" SMS, mark them "sending" again."""
+    def _claim_stale(self, stale_before, recheck_before, done):
+        """Lock a batch of stale "sending" and due "To check" SMS, mark them "sending" again.
+
+        :param done: uuids already handled in this run
+        """
         self.env.cr.execute(SQL(
             """
             SELECT s.id FROM sms_sms s
               JOIN sms_message m ON m.sms_uuid = s.uuid
-             WHERE (s.state = 'process' AND s.sms_connector_claimed_at < %(stale)s)
-                OR (s.state = 'error' AND m.state = 'unknown' AND s.to_delete IS NOT TRUE
-                    AND COALESCE(s.sms_connector_claimed_at, s.create_date) < %(recheck)s)
+             WHERE ((s.state = 'process' AND s.sms_connector_claimed_at < %(stale)s)
+                    OR (s.state = 'error' AND m.state = 'unknown' AND s.to_delete IS NOT TRUE
+                        AND COALESCE(s.sms_connector_claimed_at, s.create_date) <= %(recheck)s))
+               AND s.uuid != ALL(%(done)s)
              ORDER BY s.id LIMIT 500 FOR UPDATE OF s SKIP LOCKED
-            """, stale=stale_before, recheck=recheck_before))
+            """, stale=stale_before, recheck=recheck_before, done=list(done)))
         stale = self.env['sms.sms'].browse([row[0] for row in self.env.cr.fetchall()])
         if not stale:
             return None
@@ -547,9 +551,9 @@ class SmsSendEngine(models.AbstractModel):
         gateways = self.env['sms.gateway'].browse({group.gateway_id for _sms, group, _res, _dec in entries})
         for sms, group, res, decision in entries:
             gateway = gateways.browse(group.gateway_id)
+            error = f"{res.error_code}: {res.error_message}" if res.error_code else res.error_message
             text = _("Attempt %(attempt)s of %(max)s failed on %(gateway)s (%(error)s).",
-                     attempt=sms.sms_connector_attempts, max=policy.max_attempts, gateway=gateway.name,
-                     error=res.error_message)
+                     attempt=sms.sms_connector_attempts, max=policy.max_attempts, gateway=gateway.name, error=error)
             successor = gateway._failover_for(sms) if decision.failover else None
             if successor:
                 failover[sms.id] = gateway.id
@@ -687,11 +691,17 @@ class SmsSendEngine(models.AbstractModel):
             return Message
         request = Message.search([('gateway_id', '=', gateway.id), ('request_key', '=', orphan.request_key),
                                   ('provider_message_id', '=', False)])
-        price = gateway._price_for_country(country_of(report.number))
+        price, currency = gateway._price_for_country(country_of(report.number)), gateway.currency_id.name
+        if not price:  # what this gateway's accepted SMS cost per part lately
+            self.env.cr.execute(SQL(
+                """SELECT AVG(cost / GREATEST(segments, 1)), MAX(cost_currency) FROM (
+                     SELECT cost, segments, cost_currency FROM sms_message
+                      WHERE gateway_id = %s AND cost > 0 ORDER BY id DESC LIMIT 100) recent""", gateway.id))
+            price, currency = self.env.cr.fetchone()
         for message in request:
             message.write({'provider_message_id': report.provider_message_id,
-                           'cost': message.cost or (price * (message.segments or 1) if price else False),
-                           'cost_currency': message.cost_currency or gateway.currency_id.name})
+                           'cost': message.cost or (float(price) * (message.segments or 1) if price else False),
+                           'cost_currency': message.cost_currency or currency})
         return Message._find_for_report(gateway, report)
 
     def _apply_report(self, messages, report):

@@ -63,9 +63,10 @@ def reset_queue(env, count, native):
     if not company.sms_twilio_number_ids:
         env['sms.twilio.number'].create({'number': FROM, 'country_id': env.ref('base.us').id, 'company_id': company.id})
     if not native:
+        limits = {'max_concurrency': env.context['concurrency']} if env.context['concurrency'] else {}
         env['sms.gateway'].create({'name': 'Bench Twilio', 'provider': 'twilio', 'base_url': env.context['fake_url'],
                                    'account': SID, 'secret': TOKEN, 'sender': FROM, 'company_id': company.id,
-                                   'max_concurrency': env.context['concurrency']})
+                                   **limits})
     env['sms.sms'].create([{'number': f'+1415555{i:04d}', 'body': f'Bench {i}', 'record_company_id': company.id}
                            for i in range(count)])
 
@@ -75,7 +76,7 @@ def run_path(registry, fake, count, native, concurrency):
         env = api.Environment(cr, SUPERUSER_ID, {'fake_url': fake.url, 'concurrency': concurrency})
         reset_queue(env, count, native)
     fake.reset()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     while True:
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
@@ -84,10 +85,10 @@ def run_path(registry, fake, count, native, concurrency):
             left = cr.fetchone()[0]
         if not left:
             break
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     accepted = len(fake.twilio_messages)
     assert accepted == count, f"{'native' if native else 'ours'}: fake received {accepted} of {count}"
-    return elapsed
+    return elapsed, cpu / count * 1000
 
 
 def main(argv):
@@ -95,25 +96,33 @@ def main(argv):
     parser.add_argument('--conf', default=str(ROOT / '.odoo.conf'))
     parser.add_argument('--db', default='sms_connector_bench')
     parser.add_argument('--count', type=int, default=2000)
-    parser.add_argument('--native-count', type=int, default=None, help="default: same as --count")
+    parser.add_argument('--native-count', type=int, default=300,
+                        help="SMS for Odoo's native path (one request at a time: 2,000 at 100 ms take minutes)")
     parser.add_argument('--latency-ms', type=float, nargs='+', default=[100.0, 0.0])
-    parser.add_argument('--concurrency', type=int, default=64, help="our gateway's max concurrent requests")
+    parser.add_argument('--concurrency', type=int, nargs='+', default=[0, 64],
+                        help="our gateway's max concurrent requests; 0 = the gateway's default")
     args = parser.parse_args(argv)
     ensure_db(args.conf, args.db)
     odoo.tools.config.parse_config(['-c', args.conf, '-d', args.db, '--log-level=warn'])
     registry = Registry(args.db)
-    native_count = args.native_count or args.count
     rows = []
     with FakeProviderServer(twilio_accounts={SID: TOKEN}, auto_callbacks=False) as fake:
         redirect_native_twilio(fake.url)
         for latency in args.latency_ms:
             fake.latency = latency / 1000
-            native = native_count / run_path(registry, fake, native_count, True, args.concurrency)
-            ours = args.count / run_path(registry, fake, args.count, False, args.concurrency)
-            rows.append((latency, native, ours))
-            print(f"latency {latency:5.0f} ms: native sms_twilio {native:8.1f} msg/s ({native_count} SMS) | "
-                  f"sms_connector {ours:8.1f} msg/s ({args.count} SMS, concurrency {args.concurrency}) | "
-                  f"ratio {ours / native:5.1f}x", flush=True)
+            native_time, native_cpu = run_path(registry, fake, args.native_count, True, None)
+            native = args.native_count / native_time
+            print(f"latency {latency:5.0f} ms: native sms_twilio {native:8.1f} msg/s ({args.native_count} SMS), "
+                  f"CPU {native_cpu:.2f} s per 1,000 SMS", flush=True)
+            for concurrency in args.concurrency:
+                elapsed, cpu = run_path(registry, fake, args.count, False, concurrency)
+                ours = args.count / elapsed
+                label = f"max {concurrency} in flight" if concurrency else "gateway defaults"
+                bound = f", {ours / (concurrency / (latency / 1000)):.0%} of the bound C/L" if concurrency and latency else ""
+                print(f"latency {latency:5.0f} ms: sms_connector ({label}) {ours:8.1f} msg/s ({args.count} SMS), "
+                      f"{ours / native:5.1f}x native{bound}, CPU {cpu:.2f} s per 1,000 SMS ({cpu / native_cpu:.2f}x native)",
+                      flush=True)
+                rows.append((latency, concurrency, native, ours, cpu, native_cpu))
     return rows
 
 
