@@ -1,18 +1,20 @@
 # SMS Connector for Odoo 19 — `make run` (demo) and `make test` (every suite).
+# The addons are found, not listed: every sms_connector*/__manifest__.py (scripts/addons.sh).
 ODOO_SRC ?= /opt/odoo
 VENV ?= $(CURDIR)/.venv
-PYTHON := $(VENV)/bin/python
-ADDONS := sms_connector,sms_connector_twilio,sms_connector_octopush
+ADDONS := $(shell bash scripts/addons.sh ,)
 DEMO_DB ?= sms_connector_demo
 TEST_DB ?= sms_connector_test
+HTTP_PORT ?= 8069
 FAKE_PORT ?= 8070
 CONF := $(CURDIR)/.odoo.conf
-export ODOO_SRC VENV
+export ODOO_SRC VENV HTTP_PORT
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
 .PHONY: setup run test lint wheels bench clean
 
+## make setup: Odoo 19.0 source (cloned into ODOO_SRC when missing), PostgreSQL, .venv, .odoo.conf
 setup:
 	@bash scripts/setup_env.sh
 	@bash scripts/odoo_conf.sh > $(CONF)
@@ -25,11 +27,9 @@ run: setup
 test: setup lint
 	@bash scripts/run_tests.sh "$(CONF)" "$(TEST_DB)" "$(ADDONS)"
 
-## make lint: ruff, pylint-odoo (.pylintrc), XML/security CSV/manifest checks
+## make lint: ruff, pylint-odoo (.pylintrc), XML/security CSV/manifest checks (also the pre-commit hooks)
 lint:
-	@$(VENV)/bin/ruff check sms_connector sms_connector_twilio sms_connector_octopush tests scripts
-	@$(VENV)/bin/pylint --rcfile=.pylintrc sms_connector sms_connector_twilio sms_connector_octopush
-	@$(PYTHON) scripts/check_addons.py
+	@bash scripts/lint.sh
 
 ## make wheels: one wheel per addon (odoo-addon-<addon>, whool) into dist/
 wheels:

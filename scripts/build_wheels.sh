@@ -7,7 +7,7 @@ py="${VENV:-$here/.venv}/bin/python"
 out="${1:-$here/dist}"
 mkdir -p "$out"
 cd "$here"
+mapfile -t addons < <(bash scripts/addons.sh)
 # whool packs the files git tracks in each addon directory.
-"$py" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$out" \
-  ./sms_connector ./sms_connector_twilio ./sms_connector_octopush
+"$py" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$out" "${addons[@]/#/./}"
 ls -1 "$out"/odoo_addon_sms_connector*.whl

@@ -2,10 +2,11 @@
 
 - every addon XML file is well-formed (lxml);
 - security/*.csv: header present, known columns, every row has the header's column count;
-- manifest: version matches ^19.0.x.y.z$, license LGPL-3, every data/demo file it lists exists,
-  the same version in every addon.
+- manifest: version matches ^19.0.x.y.z$, license LGPL-3, `maintainers` (GitHub logins) and an
+  OCA `development_status`, every data/demo file it lists exists, the same version in every addon;
+- readme/ fragments and the icon OCA's readme generator and the Apps store need.
 
-Usage: python scripts/check_addons.py [addon_dir ...]   (default: the three addons)
+Usage: python scripts/check_addons.py [addon_dir ...]   (default: every sms_connector*/ addon)
 """
 import ast
 import csv
@@ -16,8 +17,11 @@ from pathlib import Path
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
-ADDONS = ('sms_connector', 'sms_connector_twilio', 'sms_connector_octopush')
+sys.path.insert(0, str(ROOT))
+from tests.addons import addon_dirs  # noqa: E402  (the one rule that finds our addons)
+
 VERSION_RE = re.compile(r'^19\.0\.\d+\.\d+\.\d+$')
+DEVELOPMENT_STATUSES = ('Alpha', 'Beta', 'Production/Stable', 'Mature')  # OCA's maturity levels
 SKIP_DIRS = {'__pycache__', 'node_modules', 'build', 'dist'}
 ACCESS_HEADER = ['id', 'name', 'model_id:id', 'group_id:id', 'perm_read', 'perm_write', 'perm_create', 'perm_unlink']
 
@@ -91,6 +95,12 @@ def check_manifest(addon_dir):
         errors.append(f'{name}: version {version!r} does not match {VERSION_RE.pattern}')
     if manifest.get('license') != 'LGPL-3':
         errors.append(f"{name}: license {manifest.get('license')!r}, expected 'LGPL-3'")
+    maintainers = manifest.get('maintainers')
+    if not maintainers or not isinstance(maintainers, list) or not all(isinstance(m, str) and m for m in maintainers):
+        errors.append(f"{name}: 'maintainers' must be a non-empty list of GitHub logins, got {maintainers!r}")
+    if manifest.get('development_status') not in DEVELOPMENT_STATUSES:
+        errors.append(f"{name}: development_status {manifest.get('development_status')!r}, "
+                      f"expected one of {', '.join(DEVELOPMENT_STATUSES)}")
     for key in ('data', 'demo'):
         for filename in manifest.get(key, []):
             if not (addon_dir / filename).is_file():
@@ -104,10 +114,10 @@ def check_manifest(addon_dir):
 
 
 def main(argv):
-    addon_dirs = [Path(arg).resolve() for arg in argv] or [ROOT / name for name in ADDONS]
+    dirs = [Path(arg).resolve() for arg in argv] or addon_dirs()
     errors = []
     versions = {}
-    for addon_dir in addon_dirs:
+    for addon_dir in dirs:
         errors += check_xml(addon_dir) + check_csv(addon_dir) + check_manifest(addon_dir)
         try:
             versions[addon_dir.name] = read_manifest(addon_dir).get('version')
@@ -120,7 +130,7 @@ def main(argv):
     if errors:
         print(f'check_addons: {len(errors)} problem(s)', file=sys.stderr)
         return 1
-    print(f"check_addons: {', '.join(d.name for d in addon_dirs)}: XML, security CSV and manifests OK")
+    print(f"check_addons: {', '.join(d.name for d in dirs)}: XML, security CSV and manifests OK")
     return 0
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the three addon wheels, install them (--no-deps: the odoo requirement is satisfied by
+# Build the addon wheels (every sms_connector*/ addon, scripts/addons.sh), install them (--no-deps: the odoo requirement is satisfied by
 # ODOO_SRC, not by PyPI) into a throwaway target directory and check that Odoo imports the addons
 # from there, with the names and versions the manifests give.
 set -euo pipefail
@@ -9,8 +9,9 @@ ODOO_SRC="${ODOO_SRC:-/opt/odoo}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
+mapfile -t addons < <(bash "$here/scripts/addons.sh")
 bash "$here/scripts/build_wheels.sh" "$tmp/dist"
-for addon in sms_connector sms_connector_twilio sms_connector_octopush; do
+for addon in "${addons[@]}"; do
   version="$("$py" -c "import ast,sys; print(ast.literal_eval(open(sys.argv[1]).read())['version'])" "$here/$addon/__manifest__.py")"
   whl="$tmp/dist/odoo_addon_${addon}-${version}-py3-none-any.whl"
   [ -f "$whl" ] || { echo "ERROR: expected wheel $(basename "$whl") not built" >&2; exit 1; }
@@ -19,13 +20,13 @@ for addon in sms_connector sms_connector_twilio sms_connector_octopush; do
 done
 # whool packs the files git tracks: every file a manifest loads must be in the wheel
 # (files not committed yet are only warned about).
-"$py" - "$here" "$tmp/dist" <<'PY'
+"$py" - "$here" "$tmp/dist" "${addons[@]}" <<'PY'
 import ast, subprocess, sys, zipfile
 from pathlib import Path
 
 here, dist = Path(sys.argv[1]), Path(sys.argv[2])
 errors = 0
-for addon in ('sms_connector', 'sms_connector_twilio', 'sms_connector_octopush'):
+for addon in sys.argv[3:]:
     manifest = ast.literal_eval((here / addon / '__manifest__.py').read_text())
     (wheel,) = dist.glob(f"odoo_addon_{addon}-{manifest['version']}-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -45,7 +46,7 @@ PY
 
 # Run outside the repository so that nothing resolves to the source checkout.
 cd "$tmp"
-PYTHONPATH="$tmp/site:$ODOO_SRC" "$py" - "$tmp/site" "$ODOO_SRC" "$tmp/data" <<'PY'
+PYTHONPATH="$tmp/site:$ODOO_SRC" "$py" - "$tmp/site" "$ODOO_SRC" "$tmp/data" "${addons[@]}" <<'PY'
 import importlib.util
 import os
 import sys
@@ -55,7 +56,7 @@ site = os.path.realpath(site)
 from odoo.tools import config  # noqa: E402
 
 config.parse_config([f'--addons-path={odoo_src}/addons', f'--data-dir={data_dir}', '--http-interface=127.0.0.1'])
-for addon in ('sms_connector', 'sms_connector_twilio', 'sms_connector_octopush'):
+for addon in sys.argv[4:]:
     spec = importlib.util.find_spec(f'odoo.addons.{addon}')
     origin = os.path.realpath(spec.origin) if spec and spec.origin else None
     if not origin or not origin.startswith(site + os.sep):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Fresh test database, install the addons, run every test suite with pytest-odoo.
+# Usage: run_tests.sh CONF DB ADDONS   (ADDONS comma-separated, as `bash scripts/addons.sh ,` prints)
 set -euo pipefail
 conf="$1"; db="$2"; addons="$3"
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,7 +31,12 @@ dropdb -h 127.0.0.1 -U "${PGUSER:-odoo}" --if-exists "${db}_workers"
 createdb -h 127.0.0.1 -U "${PGUSER:-odoo}" -T "$db" "${db}_workers"
 
 cd "$here"
+# Each addon's own tests/, then the cross-addon suites in tests/.
+suites=()
+for addon in ${addons//,/ }; do
+  [ -d "$addon/tests" ] && suites+=("$addon/tests")
+done
 PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest \
   --odoo-config="$conf" --odoo-database="$db" --odoo-http \
   -o addopts="" -q -ra \
-  sms_connector/tests sms_connector_twilio/tests sms_connector_octopush/tests tests
+  "${suites[@]}" tests

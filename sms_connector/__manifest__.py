@@ -6,6 +6,8 @@
     'author': 'SMS Connector contributors',
     'website': 'https://github.com/sms-connector/odoo-sms-connector',
     'license': 'LGPL-3',
+    'maintainers': ['sms-connector'],
+    'development_status': 'Beta',
     'depends': [
         'sms',
         'phone_validation',

@@ -4,18 +4,16 @@ Odoo's own exporter (the code behind `odoo-bin i18n export` / Settings ▸ Trans
 extracts every translatable term of each addon from the installed database and its source; each
 of those msgids must be in the addon's committed i18n/<addon>.pot, otherwise translators cannot
 translate it. To fix a failure, regenerate the templates from an up-to-date database:
-  odoo-bin i18n export -c .odoo.conf -d <db> sms_connector sms_connector_twilio sms_connector_octopush
+  odoo-bin i18n export -c .odoo.conf -d <db> $(bash scripts/addons.sh ' ')
 """
 import io
-from pathlib import Path
 
 import polib
 
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import trans_export
 
-ROOT = Path(__file__).resolve().parent.parent
-ADDONS = ('sms_connector', 'sms_connector_twilio', 'sms_connector_octopush')
+from .addons import ROOT, addon_names
 
 
 def msgids(po):
@@ -32,7 +30,7 @@ class TestPotUpToDate(TransactionCase):
 
     def test_pot_files_up_to_date(self):
         problems = []
-        for addon in ADDONS:
+        for addon in addon_names():
             pot_path = ROOT / addon / 'i18n' / f'{addon}.pot'
             if not pot_path.is_file():
                 problems.append(f'{addon}: {pot_path.relative_to(ROOT)} is missing')

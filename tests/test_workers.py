@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from .addons import addon_names
 from .fake_providers import FakeProviderServer
 from .workers.sms_worker import CRASH_EXIT_CODE
 
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover - the counters are optional
 
 ROOT = Path(__file__).resolve().parent.parent
 ODOO_SRC = os.environ.get('ODOO_SRC', '/opt/odoo')
-ADDONS = 'sms_connector,sms_connector_twilio,sms_connector_octopush'
+ADDONS = ','.join(addon_names())
 SID, TOKEN = 'AC' + 'c' * 32, 'workers-token'
 LOGIN, KEY = 'workers@example.com', 'workers-key'
 

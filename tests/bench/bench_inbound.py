@@ -31,8 +31,11 @@ import psycopg2
 import requests
 
 HERE = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(HERE))
+from tests.addons import addon_names  # noqa: E402
+
 ODOO_SRC = Path(os.environ.get('ODOO_SRC', '/opt/odoo'))
-ADDONS = 'sms_connector,sms_connector_twilio,sms_connector_octopush'
+ADDONS = ','.join(addon_names())
 TWILIO_SID = 'AC' + 'e' * 32
 TWILIO_TOKEN = 'bench-twilio-token'
 OUR_NUMBER = '+15005550006'

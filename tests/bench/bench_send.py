@@ -25,10 +25,11 @@ import odoo  # noqa: E402
 from odoo import SUPERUSER_ID, api  # noqa: E402
 from odoo.modules.registry import Registry  # noqa: E402
 
+from tests.addons import addon_names  # noqa: E402
 from tests.fake_providers import FakeProviderServer  # noqa: E402
 
 SID, TOKEN, FROM = 'AC' + 'e' * 32, 'bench-token', '+15005550006'
-ADDONS = 'sms_connector,sms_connector_twilio,sms_connector_octopush,sms_twilio'
+ADDONS = ','.join([*addon_names(), 'sms_twilio'])  # ours and Odoo's native Twilio path
 
 
 def ensure_db(conf, db):
