@@ -8,14 +8,20 @@ py="${VENV:-$here/.venv}/bin/python"
 ODOO_SRC="${ODOO_SRC:-/opt/odoo}"
 export PGPASSWORD="${PGPASSWORD:-odoo}"
 
-# The browser test (tests/test_browser_tour.py) needs Chromium, found by Odoo at /usr/bin/chromium.
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing chromium for the browser test"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-  else
-    echo "ERROR: chromium is missing; the browser test needs it: sudo apt-get install -y chromium" >&2
+# The browser test (tests/test_browser_tour.py) needs a Chrome or Chromium that Odoo finds on PATH.
+# shellcheck source=scripts/lib.sh
+. "$here/scripts/lib.sh"
+browser_found() {
+  local bin
+  for bin in google-chrome chromium chromium-browser google-chrome-stable; do  # Odoo's search order
+    command -v "$bin" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+if ! browser_found; then
+  echo "== installing chromium for the browser test"
+  if ! apt_install chromium || ! browser_found; then
+    echo "ERROR: Chromium is missing; the browser test needs it: sudo apt-get install -y chromium" >&2
     exit 1
   fi
 fi
