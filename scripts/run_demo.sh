@@ -19,18 +19,21 @@ else
 fi
 # Delivery reports of the demo gateways come back to this local Odoo.
 psql_db "UPDATE ir_config_parameter SET value = '$odoo_url' WHERE key = 'web.base.url'" >/dev/null
-octopush_id="$(psql_db "SELECT id FROM sms_gateway WHERE webhook_token = 'demo-octopush-webhook-token' LIMIT 1")"
-twilio_id="$(psql_db "SELECT id FROM sms_gateway WHERE webhook_token = 'demo-twilio-webhook-token' LIMIT 1")"
+
+# The demo gateways are the ones whose API is the bundled fake: it accepts their credentials and
+# sends their delivery reports and the phone simulator's replies to their webhook URLs.
+fake_args=()
+while IFS='|' read -r provider gateway_id token account secret; do
+  [ -n "$provider" ] || continue
+  fake_args+=("--$provider-account" "$account:$secret"
+              "--$provider-callback-url" "$odoo_url/sms_connector/status/$gateway_id/$token"
+              "--$provider-inbound-url" "$odoo_url/sms_connector/inbound/$gateway_id/$token")
+done < <(psql_db "SELECT provider, id, webhook_token, account, secret FROM sms_gateway
+                  WHERE base_url = '$fake_url' OR base_url LIKE '$fake_url/%' ORDER BY sequence, id")
 
 echo "== fake providers on $fake_url (phone simulator: received SMS, reply as the phone)"
 cd "$here"
-"$py" -m tests.fake_providers --port "$fake_port" \
-  --twilio-account "AC00000000000000000000000000000001:demo-twilio-auth-token" \
-  --octopush-account "demo@example.com:demo-octopush-api-key" \
-  ${octopush_id:+--octopush-callback-url "$odoo_url/sms_connector/status/$octopush_id/demo-octopush-webhook-token"} \
-  ${octopush_id:+--octopush-inbound-url "$odoo_url/sms_connector/inbound/$octopush_id/demo-octopush-webhook-token"} \
-  ${twilio_id:+--twilio-inbound-url "$odoo_url/sms_connector/inbound/$twilio_id/demo-twilio-webhook-token"} \
-  --callback-delay 1 &
+"$py" -m tests.fake_providers --port "$fake_port" --callback-delay 1 "${fake_args[@]}" &
 fake_pid=$!
 odoo_pid=
 trap 'kill $fake_pid $odoo_pid 2>/dev/null || true' EXIT INT TERM

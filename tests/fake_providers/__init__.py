@@ -1,5 +1,7 @@
-"""Loopback fake of the Twilio and Octopush SMS APIs for tests and demos."""
+"""Loopback fakes of the SMS providers' APIs (one module per provider) for tests and demos."""
 
-from .server import FakeProviderServer, sms_segments, twilio_signature
+from .base import ProviderFake, register_fake, sms_segments
+from .server import FakeProviderServer
+from .twilio import twilio_signature
 
-__all__ = ["FakeProviderServer", "sms_segments", "twilio_signature"]
+__all__ = ["FakeProviderServer", "ProviderFake", "register_fake", "sms_segments", "twilio_signature"]

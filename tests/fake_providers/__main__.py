@@ -2,11 +2,12 @@
 
     python -m tests.fake_providers --port 8070 \
         --twilio-account ACxxxx:token --octopush-account me@example.com:KEY \
-        --octopush-callback-url http://localhost:8069/sms_connector/octopush/dlr \
+        --octopush-callback-url http://localhost:8069/sms_connector/status/ID/TOKEN \
         --twilio-inbound-url http://localhost:8069/sms_connector/inbound/ID/TOKEN
 
-Open http://127.0.0.1:8070/ for the phone simulator: the SMS each number received, and a form
-to reply as that phone (a real signed inbound webhook posted to the inbound URL).
+Each provider fake of the package gets --<provider>-account, --<provider>-callback-url and
+--<provider>-inbound-url. Open http://127.0.0.1:8070/ for the phone simulator: the SMS each number
+received, and a form to reply as that phone (a real signed inbound webhook posted to the inbound URL).
 """
 
 import argparse
@@ -14,6 +15,7 @@ import signal
 import sys
 import threading
 
+from .base import fake_classes
 from .server import FakeProviderServer
 
 
@@ -32,34 +34,30 @@ def build_parser():
     parser.add_argument("--port", type=int, default=8070)
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="delay before answering each provider API request")
-    parser.add_argument("--twilio-account", action="append", type=_credential, default=[],
-                        metavar="SID:TOKEN", help="accepted Twilio credentials (repeatable)")
-    parser.add_argument("--octopush-account", action="append", type=_credential, default=[],
-                        metavar="LOGIN:APIKEY", help="accepted Octopush credentials (repeatable)")
-    parser.add_argument("--octopush-callback-url", default=None,
-                        help="where Octopush delivery receipts are POSTed")
-    parser.add_argument("--twilio-inbound-url", default=None,
-                        help="Odoo URL the phone simulator (GET /) posts Twilio inbound SMS to")
-    parser.add_argument("--octopush-inbound-url", default=None,
-                        help="Odoo URL the phone simulator (GET /) posts Octopush inbound SMS to")
     parser.add_argument("--callback-delay", type=float, default=1.0,
                         help="seconds before status callbacks / delivery receipts are sent")
+    for cls in fake_classes():
+        code = cls.code
+        group = parser.add_argument_group(code)
+        group.add_argument(f"--{code}-account", action="append", type=_credential, default=[],
+                           metavar="ID:SECRET", help=f"accepted {code} credentials (repeatable; none: any)")
+        group.add_argument(f"--{code}-callback-url", default=None,
+                           help=f"where {code} delivery reports are POSTed (unless given per message)")
+        group.add_argument(f"--{code}-inbound-url", default=None,
+                           help=f"Odoo URL the phone simulator (GET /) posts {code} inbound SMS to")
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    server = FakeProviderServer(
-        host=args.host,
-        port=args.port,
-        latency=args.latency_ms / 1000.0,
-        twilio_accounts=dict(args.twilio_account) or None,
-        octopush_accounts=dict(args.octopush_account) or None,
-        octopush_callback_url=args.octopush_callback_url,
-        callback_delay=args.callback_delay,
-        twilio_inbound_url=args.twilio_inbound_url,
-        octopush_inbound_url=args.octopush_inbound_url,
-    )
+    args = vars(build_parser().parse_args(argv))
+    provider_options = {}
+    for cls in fake_classes():
+        code = cls.code
+        provider_options[f"{code}_accounts"] = dict(args[f"{code}_account"]) or None
+        provider_options[f"{code}_callback_url"] = args[f"{code}_callback_url"]
+        provider_options[f"{code}_inbound_url"] = args[f"{code}_inbound_url"]
+    server = FakeProviderServer(host=args["host"], port=args["port"], latency=args["latency_ms"] / 1000.0,
+                                callback_delay=args["callback_delay"], **provider_options)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
