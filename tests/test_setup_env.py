@@ -1,8 +1,8 @@
 """The fresh-machine branches of scripts/setup_env.sh (`make run` / `make test` step one).
 
-No network, no root and nothing uninstalled: the script runs with a PATH made of links to the
-real tools it needs plus stubs for git, apt-get, sudo, id and, when a test hides PostgreSQL, its
-client tools. ODOO_SRC is a fake Odoo tree (or nothing), VENV a fake virtualenv that is up to
+No network, no root, nothing uninstalled and the real PostgreSQL never touched: the script runs
+with a PATH made of links to the real tools it needs plus stubs for git, apt-get, sudo, id and
+PostgreSQL's client tools. ODOO_SRC is a fake Odoo tree (or nothing), VENV a fake virtualenv that is up to
 date, so the script never reaches pip.
 """
 import hashlib
@@ -16,10 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / 'scripts' / 'setup_env.sh'
 CLONE = ['clone', '--progress', '--depth', '1', '-b', '19.0', 'https://github.com/odoo/odoo']
-# The real tools setup_env.sh and the stubs use, except the ones the tests stub or hide.
+# The real tools setup_env.sh and the stubs use; git, apt-get, sudo, id and PostgreSQL are stubbed per test.
 TOOLS = ('bash', 'sh', 'env', 'cat', 'sed', 'grep', 'ls', 'mkdir', 'dirname', 'sha1sum', 'cut', 'mktemp',
-         'rm', 'seq', 'sleep', 'sort', 'tail', 'python3', 'su', 'cp', 'chmod')
-PG_TOOLS = ('psql', 'pg_isready', 'createdb', 'dropdb', 'pg_ctlcluster')
+         'rm', 'seq', 'sleep', 'sort', 'tail', 'python3', 'cp', 'chmod')
+PG_TOOLS = ('psql', 'pg_isready', 'createdb', 'dropdb')
 ODOO_REQUIREMENTS = 'psycopg2==2.9.9\n'
 
 
@@ -44,17 +44,13 @@ class Sandbox:
         python = self.venv / 'bin' / 'python'
         python.write_text('#!/bin/sh\n')
         python.chmod(0o755)
-        for tool in TOOLS + PG_TOOLS:
+        for tool in TOOLS:
             self.link(tool)
 
     def link(self, tool):
         real = shutil.which(tool)
         if real:
             (self.bin / tool).symlink_to(real)
-
-    def hide(self, *tools):
-        for tool in tools:
-            (self.bin / tool).unlink(missing_ok=True)
 
     def stub(self, name, body, log=True):
         """A shell stub that logs its name and arguments (unless ``log`` is false), then runs ``body``."""
@@ -63,6 +59,11 @@ class Sandbox:
         logline = f'echo "{name} $*" >> "{self.calls}"\n' if log else ''
         path.write_text(f'#!/bin/sh\n{logline}{body}\n')
         path.chmod(0o755)
+
+    def postgres_ready(self):
+        """Client stubs that find the server up and the role there: the real cluster is never touched."""
+        for tool in PG_TOOLS:
+            self.stub(tool, 'exit 0', log=False)
 
     def logged(self):
         return self.calls.read_text().splitlines() if self.calls.exists() else []
@@ -101,6 +102,7 @@ def test_missing_odoo_is_shallow_cloned_with_progress(sandbox):
     make_odoo(sandbox.tmp / 'upstream')
     sandbox.stub('git', f'eval dest=\\${{$#}}; cp -r "{sandbox.tmp}/upstream" "$dest"')
     sandbox.venv_up_to_date()  # ODOO_SRC does not exist: the script must clone it
+    sandbox.postgres_ready()
 
     result = sandbox.run()
 
@@ -155,16 +157,15 @@ def test_other_odoo_version_refused(sandbox):
 
 
 def postgres_missing(sandbox, uid):
-    """Odoo present and the venv current; no PostgreSQL client; ``id -u`` answers ``uid``.
+    """Odoo present and the venv current; no PostgreSQL client on PATH; ``id -u`` answers ``uid``.
 
     The apt-get stub "installs" PostgreSQL by adding client stubs that find the server ready.
     """
     make_odoo(sandbox.odoo)
     sandbox.venv_up_to_date()
-    sandbox.hide(*PG_TOOLS)
     sandbox.stub('id', f'if [ "$1" = -u ]; then echo {uid}; else echo tester; fi', log=False)
     pg_stubs = ''.join(f'printf "#!/bin/sh\\nexit 0\\n" > "{sandbox.bin}/{tool}"; chmod +x "{sandbox.bin}/{tool}"; '
-                       for tool in PG_TOOLS[:4])
+                       for tool in PG_TOOLS)  # as postgres_ready(), once "installed"
     sandbox.stub('apt-get', f'case "$*" in *install*) {pg_stubs};; esac')
 
 
