@@ -45,9 +45,12 @@ fi
 # 2. PostgreSQL ---------------------------------------------------------------
 pg_clients() { command -v psql && command -v pg_isready && command -v createdb && command -v dropdb; } >/dev/null 2>&1
 port_open() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
-if ! pg_clients; then
-  # A server already answering (a container, another install) only needs the client tools.
-  if port_open; then package=postgresql-client; else package=postgresql; fi
+server_installed() { ls /etc/postgresql/*/main >/dev/null 2>&1; }
+# A server already answering (a container, another install) only needs the client tools.
+package=
+pg_clients || package=postgresql-client
+port_open || server_installed || package=postgresql
+if [ -n "$package" ]; then
   echo "== PostgreSQL is not installed: installing $package"
   if ! apt_install "$package" || ! pg_clients; then
     cat >&2 <<MSG
