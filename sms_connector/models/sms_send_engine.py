@@ -528,10 +528,38 @@ class SmsSendEngine(models.AbstractModel):
             trace_status, failure_type=reason.trace_failure if reason else False, failure_reason=text or False)
         trackers._update_sms_mailings(trace_status, traces)
 
+    # columns of the log row written when an SMS is queued, with their SQL type
+    CREATED_COLUMNS = {
+        'sms_uuid': 'varchar', 'number': 'varchar', 'body': 'text', 'segments': 'int', 'encoding': 'varchar',
+        'purpose': 'varchar', 'partner_id': 'int', 'res_model': 'varchar', 'res_id': 'int', 'mailing_id': 'int',
+        'user_id': 'int', 'company_id': 'int', 'state': 'varchar', 'error_message': 'text',
+    }
+
     @api.model
     def _log_created(self, sms_records):
-        """One durable ``sms.message`` per SMS, whatever path queued it."""
-        return self.env['sms.message'].sudo().create(sms_records._sms_connector_log_values())
+        """One durable ``sms.message`` per SMS, whatever path queued it.
+
+        One INSERT for the whole batch: mailings queue thousands of SMS at once, and the ORM's
+        create costs more per row than Odoo's own queueing.
+        """
+        vals_list = sms_records._sms_connector_log_values()
+        if not vals_list:
+            return
+        self.env.flush_all()
+        columns = list(self.CREATED_COLUMNS)
+        self.env.cr.execute(SQL(
+            """
+            INSERT INTO sms_message (direction, create_uid, write_uid, create_date, write_date, %(columns)s)
+            SELECT 'outbound', %(uid)s, %(uid)s, NOW() AT TIME ZONE 'UTC', NOW() AT TIME ZONE 'UTC', %(columns)s
+              FROM (SELECT %(unnest)s) v
+            """,
+            columns=SQL(", ").join(SQL.identifier(column) for column in columns),
+            uid=self.env.uid,
+            unnest=SQL(", ").join(
+                SQL("UNNEST(%s::%s[]) AS %s", [vals.get(column) or None for vals in vals_list],
+                    SQL(self.CREATED_COLUMNS[column]), SQL.identifier(column))
+                for column in columns)))
+        self.env['sms.message'].invalidate_model()
 
     @api.model
     def _set_sending(self, sms_records, request_keys, gateway_of, now):
