@@ -72,6 +72,11 @@ class SmsSendEngine(models.AbstractModel):
     _description = 'SMS Send Engine'
 
     # running ------------------------------------------------------------------------
+    def _sql(self, query):
+        """Run an engine statement; a serialization conflict with another worker or a webhook is
+        expected and retried by ``_in_new_transaction``: not an error for the server log."""
+        self.env.cr.execute(query, log_exceptions=False)
+
     def _policy(self):
         return RetryPolicy.from_params(self.env['ir.config_parameter'].sudo().get_param)
 
@@ -176,7 +181,7 @@ class SmsSendEngine(models.AbstractModel):
             where.append(SQL("id = ANY(%s)", list(ids)))
         if skipped:
             where.append(SQL("id != ALL(%s)", list(skipped)))
-        self.env.cr.execute(SQL(
+        self._sql(SQL(
             "SELECT id FROM sms_sms WHERE %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
             SQL(" AND ").join(where), batch_size))
         Sms = self.env['sms.sms']
@@ -187,7 +192,7 @@ class SmsSendEngine(models.AbstractModel):
         # provider drop the part that was never delivered as a duplicate.
         keys = [key for key in claimed.mapped('sms_connector_request_key') if key]
         if keys:
-            self.env.cr.execute(SQL(
+            self._sql(SQL(
                 "SELECT id FROM sms_sms WHERE state = 'outgoing' AND to_delete IS NOT TRUE"
                 " AND sms_connector_request_key = ANY(%s) AND id != ALL(%s) ORDER BY id FOR UPDATE",
                 keys, claimed.ids))
@@ -198,7 +203,7 @@ class SmsSendEngine(models.AbstractModel):
         purpose = {log.sms_uuid: log.purpose for log in self.env['sms.message'].search_fetch(
             [('sms_uuid', 'in', claimed.mapped('uuid'))], ['sms_uuid', 'purpose'])}
         # numbers are stored in E.164, as the blacklist stores them: no re-formatting per number
-        self.env.cr.execute(SQL("SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
+        self._sql(SQL("SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
                                 [number for number in claimed.mapped('number') if number]))
         blacklisted = {row[0] for row in self.env.cr.fetchall()}
         # Legal sending windows: marketing SMS outside their country's hours wait, never dropped.
@@ -308,7 +313,7 @@ class SmsSendEngine(models.AbstractModel):
                    error=exc, state=res.state, id=res.provider_message_id or '', message=res.error_message or '')
                  for (_group, res), exc in broken.values()]
         pids = [res.provider_message_id for (_group, res), _exc in broken.values()]
-        self.env.cr.execute(SQL(
+        self._sql(SQL(
             """
             UPDATE sms_message m SET state = 'unknown', error_message = v.text,
                    provider_message_id = COALESCE(v.pid, m.provider_message_id)
@@ -316,7 +321,7 @@ class SmsSendEngine(models.AbstractModel):
                            UNNEST(%(pids)s::varchar[]) AS pid) v
              WHERE m.sms_uuid = v.uuid
             """, uuids=uuids, texts=texts, pids=pids))
-        self.env.cr.execute(SQL(
+        self._sql(SQL(
             "UPDATE sms_sms SET state = 'error', failure_type = 'unknown' WHERE uuid = ANY(%s)", uuids))
         self.env.invalidate_all()
 
@@ -418,7 +423,7 @@ class SmsSendEngine(models.AbstractModel):
 
         :param done: uuids already handled in this run
         """
-        self.env.cr.execute(SQL(
+        self._sql(SQL(
             """
             SELECT s.id FROM sms_sms s
               JOIN sms_message m ON m.sms_uuid = s.uuid
@@ -450,7 +455,7 @@ class SmsSendEngine(models.AbstractModel):
                     maybe_in_flight=sms.uuid in in_flight))
         # back to "sending" (a recheck) and re-stamped so that no other worker takes them meanwhile
         self.env.flush_all()
-        self.env.cr.execute(SQL(
+        self._sql(SQL(
             "UPDATE sms_sms SET state = 'process', failure_type = NULL, sms_connector_claimed_at = %s WHERE id = ANY(%s)",
             now, [sms.id for group in routed.values() for sms in group]))
         self._move(self.env['sms.sms'].browse([sms.id for group in routed.values() for sms in group]),
@@ -485,7 +490,7 @@ class SmsSendEngine(models.AbstractModel):
         unnest = SQL(", ").join(
             SQL("UNNEST(%s::%s[]) AS %s", values, SQL(LOG_COLUMNS[column]), SQL.identifier(column))
             for column, values in columns.items())
-        self.env.cr.execute(SQL(
+        self._sql(SQL(
             """
             UPDATE sms_message m
                SET state = %(target)s, %(assignments)s,
@@ -498,7 +503,7 @@ class SmsSendEngine(models.AbstractModel):
             unnest=unnest, sources=[str(state) for state in (from_states or _sources(target))]))
         moved_uuids = {row[0] for row in self.env.cr.fetchall()}
         # an SMS without log (queued before the addon was installed, log deleted) follows Odoo's state alone
-        self.env.cr.execute(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
+        self._sql(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
         moved_uuids |= set(uuids) - {row[0] for row in self.env.cr.fetchall()}
         self.env['sms.message'].invalidate_model()
         moved = sms_records.filtered(lambda sms: sms.uuid in moved_uuids)
@@ -547,7 +552,7 @@ class SmsSendEngine(models.AbstractModel):
             return
         self.env.flush_all()
         columns = list(self.CREATED_COLUMNS)
-        self.env.cr.execute(SQL(
+        self._sql(SQL(
             """
             INSERT INTO sms_message (direction, create_uid, write_uid, create_date, write_date, %(columns)s)
             SELECT 'outbound', %(uid)s, %(uid)s, NOW() AT TIME ZONE 'UTC', NOW() AT TIME ZONE 'UTC', %(columns)s
@@ -565,7 +570,7 @@ class SmsSendEngine(models.AbstractModel):
     def _set_sending(self, sms_records, request_keys, gateway_of, now):
         self.env.flush_all()
         uuids = sms_records.mapped('uuid')
-        self.env.cr.execute(SQL(
+        self._sql(SQL(
             """
             UPDATE sms_sms s
                SET state = 'process', sms_connector_attempts = COALESCE(s.sms_connector_attempts, 0) + 1,
@@ -618,7 +623,7 @@ class SmsSendEngine(models.AbstractModel):
                               'error_code': res.error_code, 'error_message': message}
         sms_records = self.env['sms.sms'].browse([sms.id for sms, *_rest in entries])
         moved = self._move(sms_records, State.QUEUED, rows=rows, sync_odoo=False)
-        self.env.cr.execute(SQL(
+        self._sql(SQL(
             """
             UPDATE sms_sms s SET state = 'outgoing', sms_connector_next_attempt = v.at,
                    sms_connector_request_key = CASE WHEN v.failover THEN NULL ELSE s.sms_connector_request_key END
@@ -745,7 +750,7 @@ class SmsSendEngine(models.AbstractModel):
                                   ('provider_message_id', '=', False)])
         price, currency = gateway._price_for_country(country_of(report.number)), gateway.currency_id.name
         if not price:  # what this gateway's accepted SMS cost per part lately
-            self.env.cr.execute(SQL(
+            self._sql(SQL(
                 """SELECT AVG(cost / GREATEST(segments, 1)), MAX(cost_currency) FROM (
                      SELECT cost, segments, cost_currency FROM sms_message
                       WHERE gateway_id = %s AND cost > 0 ORDER BY id DESC LIMIT 100) recent""", gateway.id))
