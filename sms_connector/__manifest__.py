@@ -26,6 +26,7 @@
         'views/sms_message_views.xml',
         'views/sms_composer_views.xml',
         'views/ir_actions_server_views.xml',
+        'views/base_automation_views.xml',
         'views/sms_connector_menus.xml',
         'views/res_partner_views.xml',
         'views/crm_lead_views.xml',
