@@ -24,6 +24,7 @@
         'security/sms_connector_rules.xml',
         'views/sms_gateway_views.xml',
         'views/sms_message_views.xml',
+        'views/sms_message_reschedule_views.xml',
         'views/sms_composer_views.xml',
         'views/ir_actions_server_views.xml',
         'views/base_automation_views.xml',
