@@ -52,6 +52,9 @@
         'demo/sms_connector_demo.xml',
     ],
     'assets': {
+        'web.assets_backend': [
+            'sms_connector/static/src/**/*',
+        ],
         'web.assets_tests': [
             'sms_connector/static/tests/tours/**/*',
         ],
