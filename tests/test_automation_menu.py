@@ -37,6 +37,7 @@ class TestAutomationMenu(WebClientMixin, FakeProviderCase):
 
     def list_rules(self):
         action, _context = self.load_action(self.env.ref('sms_connector.base_automation_action_sms'), self.env['base.automation'])
+        self.assertEqual(safe_eval(action['context']).get('active_test'), False, "the list shows archived rules")
         domain = action['domain'] if isinstance(action['domain'], list) else safe_eval(action['domain'])
         result = self.rpc('base.automation', 'web_search_read', domain, {
             'name': {}, 'active': {}, 'sms_connector_template_ids': {'fields': {'display_name': {}}},

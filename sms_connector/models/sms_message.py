@@ -68,7 +68,8 @@ class SmsMessage(models.Model):
     scheduled_date = fields.Datetime(
         "Planned for", readonly=True, copy=False, help="Chosen with *Send on*: the SMS waits in the queue until then.")
     can_change_schedule = fields.Boolean(
-        compute='_compute_can_change_schedule', help="A scheduled SMS not sent yet that you may cancel or reschedule.")
+        "May be cancelled or rescheduled", compute='_compute_can_change_schedule',
+        help="A scheduled SMS not sent yet that you may cancel or reschedule.")
     gateway_number = fields.Char(
         "Our number", readonly=True, help="Number of ours an inbound SMS arrived on: replies are sent from it.")
     received_date = fields.Datetime("Received on", readonly=True)
