@@ -65,7 +65,7 @@ class TestScheduledSms(WebClientMixin, FakeProviderCase):
     def time_passes(self, log):
         self.sms_of(log).sms_connector_next_attempt = fields.Datetime.now() - timedelta(seconds=1)
         self.env.flush_all()
-        self.env['sms.sms']._sms_connector_process()
+        self.env['sms.send.engine']._process()
         self.env.invalidate_all()
 
     def test_author_sees_the_planned_date_and_reschedules(self):

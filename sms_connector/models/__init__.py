@@ -14,7 +14,6 @@ from . import sms_delivery_report
 from . import sms_sms
 from . import sms_sms_options
 from . import sms_template
-from . import sms_tracker
 from . import res_company
 from . import mailing_mailing
 from . import mailing_mailing_campaign

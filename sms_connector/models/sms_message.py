@@ -368,9 +368,8 @@ class SmsMessage(models.Model):
     def action_cancel_scheduled(self):
         """Cancel scheduled SMS before they leave; the chatter shows them cancelled."""
         sms = self._sms_connector_lock_scheduled()
-        sms._update_sms_state_and_trackers('canceled')
-        self.sudo().write({'error_message': _("Cancelled by %(user)s before sending.", user=self.env.user.name)})
-        sms.mail_message_id._notify_message_notification_update()
+        self.env['sms.send.engine'].sudo()._fail(
+            sms, 'canceled', _("Cancelled by %(user)s before sending.", user=self.env.user.name))
         return True
 
     def action_reschedule(self):
