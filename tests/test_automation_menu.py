@@ -71,6 +71,11 @@ class TestAutomationMenu(WebClientMixin, FakeProviderCase):
             self.toggle(self.code_rule, True)
         self.assertFalse(self.code_rule.active)
 
+    def test_manager_toggles_in_the_browser(self):
+        self.start_tour('/odoo', 'sms_connector_automations_tour', login='sms_auto_menu_manager', timeout=60)
+        self.env.invalidate_all()
+        self.assertTrue(self.confirmed.active)
+
     def test_sms_user_may_not_toggle(self):
         menu = self.env.ref('sms_connector.sms_automation_menu')
         self.assertNotIn(menu.id, self.env['ir.ui.menu'].with_user(self.sms_user)._visible_menu_ids())

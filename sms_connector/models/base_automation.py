@@ -5,8 +5,8 @@ from odoo.exceptions import AccessError
 class BaseAutomation(models.Model):
     """SMS ▸ Configuration ▸ Automations: SMS managers switch SMS automations on and off.
 
-    They are not system administrators: they may read SMS-only automations (record rule) and
-    write nothing but ``active`` on them, as the admins' automation screens allow anything.
+    They are not system administrators: they may read and write SMS-only automations (record
+    rule), and write nothing but ``active`` on them, as the admins' automation screens allow anything.
     """
 
     _inherit = 'base.automation'
@@ -30,10 +30,14 @@ class BaseAutomation(models.Model):
             automation.sms_connector_template_ids = automation.action_server_ids.sms_template_id
 
     def write(self, vals):
-        if set(vals) != {'active'} or self.env.su or self.env.user.has_group('base.group_system') \
+        if self.env.su or self.env.user.has_group('base.group_system') \
                 or not self.env.user.has_group('sms_connector.group_sms_manager'):
             return super().write(vals)
-        self.check_access('read')  # SMS-only automations (record rule)
+        if set(vals) != {'active'}:
+            raise AccessError(_("SMS managers may only switch automations on and off; ask an administrator to "
+                                "change them."))
+        self.check_access('write')  # record rule: automations that only send SMS
         if not all(self.sudo().mapped('sms_connector_sms_only')):
             raise AccessError(_("Only automations that send nothing but SMS can be switched on or off here."))
+        # switching a rule updates its scheduled action and the registry: administrator's work
         return super(BaseAutomation, self.sudo()).write(vals)
