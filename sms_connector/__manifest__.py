@@ -24,8 +24,10 @@
         'security/sms_connector_rules.xml',
         'views/sms_gateway_views.xml',
         'views/sms_message_views.xml',
+        'views/sms_message_reschedule_views.xml',
         'views/sms_composer_views.xml',
         'views/ir_actions_server_views.xml',
+        'views/base_automation_views.xml',
         'views/sms_connector_menus.xml',
         'views/res_partner_views.xml',
         'views/crm_lead_views.xml',
@@ -50,6 +52,9 @@
         'demo/sms_connector_demo.xml',
     ],
     'assets': {
+        'web.assets_backend': [
+            'sms_connector/static/src/**/*',
+        ],
         'web.assets_tests': [
             'sms_connector/static/tests/tours/**/*',
         ],

@@ -293,7 +293,8 @@ class TestEverydayAutomations(FakeProviderCase):
         self.assertEqual(len(bodies), 3)
         self.assertIn('has been cancelled', bodies[2])
         self.assertEqual({m['to'] for m in self.fake.twilio_messages}, {'+14155550190'})
-        self.assertIn('Order confirmed', ' '.join(order.message_ids.mapped('body')))
+        sms_bodies = ' '.join(order.message_ids.filtered(lambda m: m.message_type == 'sms').mapped('body'))
+        self.assertIn('is confirmed', sms_bodies, "posted in the chatter as an SMS")
 
     def _invoice(self, partner, **vals):
         if not self.env['account.account'].search_count([('company_ids', 'in', self.company.id)], limit=1):

@@ -25,3 +25,4 @@ from . import account_move
 from . import res_config_settings
 from . import ir_actions_server
 from . import sms_send_engine
+from . import base_automation

@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 
 from ..tools.short_links import shorten_sms_links
 
@@ -46,29 +46,35 @@ class IrActionsServer(models.Model):
             rendered = self.env['mail.render.mixin']._render_template(self.sms_connector_body, records._name, records.ids)
         bodies = shorten_sms_links(self.env, rendered)
         recipient = self.sms_connector_recipient or template.sms_connector_recipient or 'record'
-        Sms = self.env['sms.sms'].sudo().with_context(
-            sms_connector_purpose=self.sms_connector_message_type or template.message_type or 'transactional',
-            sms_connector_custom_sender=template.sender or False)
-        label = template.name or self.name
-        to_send = Sms
+        options = {
+            'sms_connector_purpose': self.sms_connector_message_type or template.message_type or 'transactional',
+            'sms_connector_custom_sender': template.sender or False,
+        }
+        to_send = self.env['sms.sms'].sudo()
         for record in records:
-            company = record.company_id if 'company_id' in record._fields else self.env.company
-            vals_list = [{
-                'number': number, 'body': bodies[record.id], 'partner_id': partner.id,
-                'record_company_id': (company or self.env.company).id,
-                'sms_connector_res_model': record._name, 'sms_connector_res_id': record.id,
-                'sms_connector_gateway_id': self.sms_connector_gateway_id.id,
-            } for partner, number in self._sms_connector_recipients(recipient, record)]
-            if not vals_list:
-                continue
-            sms = Sms.create(vals_list)
-            to_send |= sms
-            if hasattr(record, '_message_log'):
-                record._message_log(body=_("SMS \"%(template)s\" sent to %(numbers)s: %(body)s",
-                                           template=label, numbers=', '.join(sms.mapped('number')),
-                                           body=bodies[record.id]))
+            pairs = self._sms_connector_recipients(recipient, record)
+            if pairs:
+                to_send |= self._sms_connector_post_sms(record.sudo().with_context(**options), bodies[record.id], pairs)
+        if self.sms_connector_gateway_id:
+            # the action's gateway, not the one of a recent conversation with the number
+            to_send.write({'sms_connector_gateway_id': self.sms_connector_gateway_id.id, 'sms_connector_sender': False})
         to_send.send()
         return False
+
+    def _sms_connector_post_sms(self, record, body, pairs):
+        """Post ``body`` as an SMS message on ``record``, with one notification per recipient.
+
+        As Odoo's composer does: the chatter shows the SMS with its delivery status (a failed
+        automation SMS is as visible as a failed manual one). Queued only; the caller sends.
+        :param pairs: (partner, number) recipients; a number without partner is texted as is
+        :return: the sms.sms created
+        """
+        partner_numbers = {partner.id: number for partner, number in pairs if partner}
+        message = record.with_context(mail_post_autofollow_author_skip=True, mail_create_nosubscribe=True)._message_sms(
+            body, subtype_id=self.env['ir.model.data']._xmlid_to_res_id('mail.mt_note'),
+            partner_ids=list(partner_numbers), sms_pid_to_number=partner_numbers,
+            sms_numbers=[number for partner, number in pairs if not partner], put_in_queue=True)
+        return self.env['sms.sms'].sudo().search([('mail_message_id', '=', message.id), ('state', '=', 'outgoing')])
 
     def _sms_connector_recipients(self, recipient, record):
         """(partner, number) pairs the automation texts for ``record``."""

@@ -65,6 +65,11 @@ class SmsMessage(models.Model):
     sms_uuid = fields.Char("SMS UUID", readonly=True, copy=False)
     sent_date = fields.Datetime("Sent on", readonly=True)
     delivered_date = fields.Datetime("Delivered on", readonly=True)
+    scheduled_date = fields.Datetime(
+        "Planned for", readonly=True, copy=False, help="Chosen with *Send on*: the SMS waits in the queue until then.")
+    can_change_schedule = fields.Boolean(
+        "May be cancelled or rescheduled", compute='_compute_can_change_schedule',
+        help="A scheduled SMS not sent yet that you may cancel or reschedule.")
     gateway_number = fields.Char(
         "Our number", readonly=True, help="Number of ours an inbound SMS arrived on: replies are sent from it.")
     received_date = fields.Datetime("Received on", readonly=True)
@@ -329,6 +334,60 @@ class SmsMessage(models.Model):
         })
         sms.send()
         return sms
+
+    # scheduled SMS -------------------------------------------------------------------
+    @api.depends('state', 'scheduled_date', 'user_id')
+    @api.depends_context('uid')
+    def _compute_can_change_schedule(self):
+        is_manager = self.env.user.has_group('sms_connector.group_sms_manager')
+        for message in self:
+            message.can_change_schedule = bool(message._sms_connector_is_waiting() and (
+                is_manager or message.user_id == self.env.user))
+
+    def _sms_connector_is_waiting(self):
+        self.ensure_one()
+        return self.direction == 'outbound' and self.state == 'queued' and bool(self.scheduled_date)
+
+    def _sms_connector_lock_scheduled(self):
+        """The queued sms.sms of these scheduled SMS, locked, after checking the caller may change them.
+
+        Only their author or an SMS manager may; the row lock keeps the queue from sending an SMS
+        while it is being cancelled or moved (one already being sent is refused).
+        """
+        self.check_access('read')
+        if not self.env.user.has_group('sms_connector.group_sms_manager') and self.user_id != self.env.user:
+            raise AccessError(_("Only the author of a scheduled SMS or an SMS manager may cancel or reschedule it."))
+        if not all(message._sms_connector_is_waiting() for message in self):
+            raise UserError(_("Only scheduled SMS that have not been sent yet can be cancelled or rescheduled."))
+        queued = self.env['sms.sms'].sudo().search([('uuid', 'in', self.mapped('sms_uuid')), ('state', '=', 'outgoing')])
+        locked = queued.try_lock_for_update()
+        if len(locked) != len(self):
+            raise UserError(_("Too late: the SMS is being sent."))
+        return locked
+
+    def action_cancel_scheduled(self):
+        """Cancel scheduled SMS before they leave; the chatter shows them cancelled."""
+        sms = self._sms_connector_lock_scheduled()
+        self.env['sms.send.engine'].sudo()._fail(
+            sms, 'canceled', _("Cancelled by %(user)s before sending.", user=self.env.user.name))
+        return True
+
+    def action_reschedule(self):
+        return {
+            'type': 'ir.actions.act_window',
+            'name': _("Reschedule SMS"),
+            'res_model': 'sms.message.reschedule',
+            'view_mode': 'form',
+            'target': 'new',
+            'context': {'default_message_ids': self.ids},
+        }
+
+    def _sms_connector_reschedule(self, when):
+        if when <= fields.Datetime.now():
+            raise UserError(_("The sending date must be in the future."))
+        sms = self._sms_connector_lock_scheduled()
+        sms.write({'sms_connector_next_attempt': when})
+        self.sudo().write({'scheduled_date': when})
 
     # inbox actions ------------------------------------------------------------------
     def action_view_conversation(self):

@@ -19,9 +19,13 @@ class SmsSms(models.Model):
             if ctx.get('sms_connector_custom_sender'):
                 vals.setdefault('sms_connector_custom_sender', ctx['sms_connector_custom_sender'])
         records = super().create(vals_list)
+        log_vals = {}
         if ctx.get('sms_connector_purpose'):
-            self.env['sms.message'].sudo().search([('sms_uuid', 'in', records.mapped('uuid'))]).write(
-                {'purpose': ctx['sms_connector_purpose']})
+            log_vals['purpose'] = ctx['sms_connector_purpose']
+        if ctx.get('sms_connector_scheduled_date'):
+            log_vals['scheduled_date'] = ctx['sms_connector_scheduled_date']
+        if log_vals:
+            self.env['sms.message'].sudo().search([('sms_uuid', 'in', records.mapped('uuid'))]).write(log_vals)
         return records
 
     def _sms_connector_forced_sender(self, gateway):

@@ -52,7 +52,7 @@ class SmsComposer(models.TransientModel):
             country = composer._sms_connector_destination_country()
             gateway = self.env['sms.gateway']._for_destination(self.env.company, country)
             price = gateway._price_for_country(country) if gateway else None
-            if not price:
+            if not price or not composer.sms_connector_segments:
                 composer.sms_connector_cost_estimate = False
                 continue
             total = price * composer.sms_connector_segments * composer._sms_connector_recipient_count()
