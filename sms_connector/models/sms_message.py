@@ -51,8 +51,16 @@ class SmsMessage(models.Model):
     gateway_id = fields.Many2one('sms.gateway', index=True, ondelete='set null')
     provider = fields.Selection(related='gateway_id.provider', store=True, string="Provider")
     provider_message_id = fields.Char("Provider message ID", index='btree_not_null', copy=False)
-    cost = fields.Float(digits=(16, 4))
-    cost_currency = fields.Char("Currency")
+    cost = fields.Float(digits=(16, 4), aggregator=False, help="As the provider billed it, in the SMS's currency.")
+    cost_currency = fields.Char("Currency code", help="Currency the provider reported the cost in.")
+    currency_id = fields.Many2one(
+        'res.currency', "Currency", compute='_compute_currency_id', store=True,
+        help="Currency of the cost: the provider's, else the gateway's.")
+    cost_company = fields.Float(
+        "Cost (company currency)", digits=(16, 4), compute='_compute_cost_company', store=True,
+        help="The cost converted to the company's currency with Odoo's rates of the day it was sent, "
+             "so that totals add up in one currency.")
+    company_currency_id = fields.Many2one(related='company_id.currency_id', string="Company currency")
     error_code = fields.Char()
     error_message = fields.Text("Failure reason")
     partner_id = fields.Many2one('res.partner', index='btree_not_null', ondelete='set null')
@@ -92,6 +100,28 @@ class SmsMessage(models.Model):
             if model in self.env and self.env[model].has_access('read'):
                 readable = Domain.OR([readable, [('res_model', '=', model), ('res_id', 'in', self.env[model]._search([]))]])
         return super()._search(Domain.AND([domain, readable]), *args, **kwargs)
+
+    @api.depends('cost_currency', 'gateway_id')
+    def _compute_currency_id(self):
+        codes = {code.upper() for code in self.mapped('cost_currency') if code}
+        by_code = {currency.name: currency for currency in self.env['res.currency'].sudo().with_context(
+            active_test=False).search([('name', 'in', list(codes))])} if codes else {}
+        for message in self.sudo():
+            message.currency_id = by_code.get((message.cost_currency or '').upper()) \
+                or message.gateway_id.currency_id or message.company_id.currency_id
+
+    @api.depends('cost', 'currency_id', 'company_id', 'sent_date')
+    def _compute_cost_company(self):
+        """Converted with one rate per currency, company and day (a campaign is a handful of rates)."""
+        def key(message):
+            return message.currency_id, message.company_id, (message.sent_date or message.create_date
+                                                             or fields.Datetime.now()).date()
+
+        for (currency, company, day), messages in self.sudo().grouped(key).items():
+            target = company.currency_id
+            rate = currency._get_conversion_rate(currency, target, company, day) if currency and target else 1.0
+            for message in messages:
+                message.cost_company = (message.cost or 0.0) * rate
 
     @api.depends('res_model', 'res_id')
     def _compute_record_name(self):
