@@ -26,6 +26,11 @@ class TestCampaigns(FakeProviderCase):
             'mailing_domain': repr([('id', 'in', partners.ids)]), 'sms_allow_unsubscribe': False, **vals,
         })
 
+    def marketer(self, login='marketer'):
+        """A marketer: SMS marketing user with the SMS / User right, not an administrator."""
+        return self.env['res.users'].search([('login', '=', login)]) or new_test_user(
+            self.env, login, groups='base.group_user,mass_mailing.group_mass_mailing_user,sms_connector.group_sms_user')
+
     def queue(self, mailing):
         """What the mass mailing cron does: render the SMS into the queue."""
         mailing.action_send_sms()
@@ -94,27 +99,28 @@ class TestCampaigns(FakeProviderCase):
         opted_out = self.partner('Opted out', '+14155550303')
         self.env['phone.blacklist'].sudo().add('+14155550303')
         partners = good_fr | good_us | no_phone | bad_phone | opted_out
-        mailing = self.mailing(partners, f"Hello {{{{ object.name }}}} {STOP}")
-        marketer = new_test_user(self.env, 'marketer', groups='base.group_user,mass_mailing.group_mass_mailing_user')
+        mailing = self.mailing(partners, f"Hello {{{{ object.name }}}} {STOP}", sms_connector_invalid_numbers='block')
+        marketer = self.marketer()
         with freeze_time('2026-03-04 10:00:00', tick=True):  # Wednesday 11:00 in Paris
-            mailing.with_user(marketer).action_sms_connector_test_campaign()  # no SMS rights needed
+            mailing.with_user(marketer).action_sms_connector_test_campaign()
         self.assertRecordValues(mailing, [{
-            'sms_connector_test_recipients': 5, 'sms_connector_test_errors': 2,
-            'sms_connector_test_summary': "5 recipients, 2 errors"}])
+            'sms_connector_test_recipients': 4, 'sms_connector_test_errors': 2,
+            'sms_connector_test_summary': "4 recipients, 2 errors"}])
         rows = self.report_rows(mailing)
-        self.assertEqual(rows[0], ['status', 'detail', 'number', 'sms'])
-        by_sms = {row[3]: row for row in rows[1:]}
-        self.assertEqual(by_sms[f"Hello Good FR {STOP}"][:3], ['ok', '', '+33612345681'])
-        self.assertEqual(by_sms[f"Hello Good US {STOP}"][:3], ['ok', '', '+14155550302'])
-        self.assertEqual(by_sms[f"Hello No phone {STOP}"][:2], ['error', 'No phone number'])
-        self.assertEqual(by_sms[f"Hello Bad phone {STOP}"][0], 'error')
-        self.assertIn('Invalid phone number', by_sms[f"Hello Bad phone {STOP}"][1])
-        self.assertEqual(by_sms[f"Hello Opted out {STOP}"][:3], ['skipped', by_sms[f"Hello Opted out {STOP}"][1],
-                                                                 '+14155550303'])
-        self.assertIn("5 recipients, 2 errors", mailing.message_ids[:1].body)
+        self.assertEqual(rows[0], ['status', 'detail', 'number', 'name', 'record', 'sms'])
+        by_name = {row[3]: row for row in rows[1:]}
+        self.assertEqual(by_name['Good FR'], ['ok', '', "'+33612345681", 'Good FR', f'res.partner,{good_fr.id}',
+                                              f"Hello Good FR {STOP}"])
+        self.assertEqual(by_name['Good US'][:3], ['ok', '', "'+14155550302"])
+        self.assertEqual(by_name['No phone'][:2], ['error', 'No phone number'])
+        self.assertEqual(by_name['Bad phone'][:5], ['error', 'Invalid phone number', '12', 'Bad phone',
+                                                    f'res.partner,{bad_phone.id}'])
+        self.assertEqual(by_name['Opted out'][:3], ['skipped', 'Skipped (opted out)', "'+14155550303"])
+        body = mailing.message_ids[:1].body
+        self.assertIn("Test campaign: 4 recipients, 2 errors. Skipped recipients: 1 opted out.", body)
         # Octopush checked the French recipient in simulation mode: nothing sent, nothing charged
         self.assertEqual([r['simulation'] for r in self.fake.octopush_requests], [True])
-        self.assertIn("simulation: 1 SMS accepted", mailing.message_ids[:1].body)
+        self.assertIn("simulation: 1 SMS accepted", body)
 
         for action in ('action_put_in_queue', 'action_launch', 'action_send_sms'):
             with self.assertRaisesRegex(UserError, "found 2 errors"):
@@ -130,21 +136,21 @@ class TestCampaigns(FakeProviderCase):
         us = self.partner('Ann', '+14155550304')
         mailing = self.mailing(fr | us, "x" * 490)
         with freeze_time('2026-03-04 10:00:00', tick=True):
-            mailing.action_sms_connector_test_campaign()
+            mailing.with_user(self.marketer()).action_sms_connector_test_campaign()
         self.assertEqual(mailing.sms_connector_test_errors, 2)
-        rows = {row[2]: row for row in self.report_rows(mailing)[1:]}
-        self.assertIn("Text too long: 490 characters, at most 489", rows['+14155550304'][1])
-        self.assertIn('"STOP au 30101" missing', rows['+33612345682'][1])
+        rows = {row[3]: row for row in self.report_rows(mailing)[1:]}
+        self.assertEqual(rows['Ann'][1], "Text too long: 490 characters, at most 489")
+        self.assertIn('"STOP au 30101" missing', rows['Zoé'][1])
         # fixed text, scheduled on a Sunday: a warning only (the SMS would wait), no error
         mailing.write({'body_plaintext': f"Promo {STOP}", 'schedule_type': 'scheduled',
                        'schedule_date': datetime(2026, 3, 8, 11, 0)})
         with freeze_time('2026-03-04 10:00:00', tick=True):
             mailing.action_sms_connector_test_campaign()
         self.assertEqual(mailing.sms_connector_test_summary, "2 recipients, 0 errors")
-        rows = {row[2]: row for row in self.report_rows(mailing)[1:]}
-        self.assertEqual(rows['+33612345682'][0], 'warning')
-        self.assertIn("deferred to 2026-03-09 08:00 (Europe/Paris)", rows['+33612345682'][1])
-        self.assertEqual(rows['+14155550304'][0], 'ok')
+        rows = {row[3]: row for row in self.report_rows(mailing)[1:]}
+        self.assertEqual(rows['Zoé'][0], 'warning')
+        self.assertIn("deferred to 2026-03-09 08:00 (Europe/Paris)", rows['Zoé'][1])
+        self.assertEqual(rows['Ann'][0], 'ok')
         mailing.action_put_in_queue()  # no error left: not blocked
 
     # 3. preview and cost ------------------------------------------------------------
@@ -161,17 +167,16 @@ class TestCampaigns(FakeProviderCase):
         self.assertEqual((mailing.sms_connector_preview_length, mailing.sms_connector_preview_segments), (158, 1))
         self.assertEqual(mailing.sms_connector_preview_encoding, 'GSM-7')
         self.assertAlmostEqual(mailing.sms_connector_estimated_cost, 1 * 2 * 0.05)
-        marketer = new_test_user(self.env, 'marketer2', groups='base.group_user,mass_mailing.group_mass_mailing_user')
-        as_marketer = mailing.with_user(marketer)
+        as_marketer = mailing.with_user(self.marketer())
         as_marketer.invalidate_recordset()
         self.assertAlmostEqual(as_marketer.sms_connector_estimated_cost, 0.1, msg="marketers see the estimate")
         self.assertEqual(as_marketer.sms_connector_stat_sent, 0)
-        mailing.sms_connector_preview_res_id = bob.id
-        mailing.body_plaintext = "Bonjour {{ object.name }} ç" + "a" * 70  # UCS-2: 2 parts
-        self.assertEqual(mailing.sms_connector_preview_body[:11], "Bonjour Bob")
-        self.assertEqual((mailing.sms_connector_preview_encoding, mailing.sms_connector_preview_segments),
+        as_marketer.sms_connector_preview_res_id = bob.id
+        as_marketer.body_plaintext = "Bonjour {{ object.name }} ç" + "a" * 70  # UCS-2: 2 parts
+        self.assertEqual(as_marketer.sms_connector_preview_body[:11], "Bonjour Bob")
+        self.assertEqual((as_marketer.sms_connector_preview_encoding, as_marketer.sms_connector_preview_segments),
                          ('UCS-2 (Unicode)', 2))
-        self.assertAlmostEqual(mailing.sms_connector_estimated_cost, 2 * 2 * 0.05)
+        self.assertAlmostEqual(as_marketer.sms_connector_estimated_cost, 2 * 2 * 0.05)
         self.assertEqual(self.octopush._price_for_country('FR'), 0.045)
         self.assertEqual(self.octopush._price_for_country('BE'), 0.04)
 
@@ -194,9 +199,12 @@ class TestCampaigns(FakeProviderCase):
         Message._receive_inbound(self.twilio, [InboundSms('SMreply1', logs[0].number, '+15005550006', "Interested!")])
         mailing.invalidate_recordset()
         self.assertRecordValues(mailing, [{
-            'sms_connector_stat_sent': 3, 'sms_connector_stat_delivered': 2, 'sms_connector_stat_failed': 1,
+            'sms_connector_stat_sent': 4, 'sms_connector_stat_delivered': 2, 'sms_connector_stat_failed': 1,
             'sms_connector_stat_opted_out': 0, 'sms_connector_stat_replied': 1}])
+        # the same figures as Odoo's own banner and statistics (mailing traces)
+        self.assertEqual((mailing.sent, mailing.delivered, mailing.failed), (4, 2, 1))
         self.assertAlmostEqual(mailing.sms_connector_actual_cost, 0.015)
+        self.assertEqual(mailing.sms_connector_actual_currency_id.name, 'USD')
 
     def test_transactional_mailing_is_not_deferred(self):
         zoe = self.partner('Zoé', '06 12 34 56 83', country='base.fr')

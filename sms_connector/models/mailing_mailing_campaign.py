@@ -1,19 +1,27 @@
 import base64
 import dataclasses
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL, format_amount
 
 from ..providers import SENT, OutboundSms
 from ..tools.campaign_check import DEFAULT_MAX_LENGTH, check_recipient, report_csv
-from ..tools.phone import normalize_number
+from ..tools.phone import country_of, normalize_number
 from ..tools.segments import count_segments
+
+# Why Odoo's SMS composer cancels a mailing recipient (mailing.trace failure_type) -> our skip reason.
+SKIP_REASONS = {
+    'sms_blacklist': 'opted_out', 'sms_optout': 'opted_out', 'sms_duplicate': 'duplicate',
+    'sms_number_format': 'invalid_number', 'sms_number_missing': 'no_number',
+}
+OPT_OUT_FAILURES = ('sms_blacklist', 'sms_optout')
 
 
 class MailingMailing(models.Model):
-    """SMS campaigns: test before sending, preview and cost, statistics from our SMS log."""
+    """SMS campaigns: test before sending, preview and cost, statistics from the mailing traces."""
 
     _inherit = 'mailing.mailing'
 
@@ -22,17 +30,24 @@ class MailingMailing(models.Model):
         default='marketing', help="Marketing SMS respect opt-outs and legal sending hours.")
     sms_connector_sender = fields.Char(
         "Sender", help="Sender name or number for this campaign; the gateway's sender when empty.")
+    sms_connector_invalid_numbers = fields.Selection(
+        [('skip', "Skip them"), ('block', "Block sending")], string="Invalid numbers", default='skip', required=True,
+        help="Recipients without a usable number: skipped when sending (as Odoo does) and listed as such by the "
+             "test, or counted as test errors that block sending until they are fixed.")
     # test campaign
     sms_connector_test_date = fields.Datetime("Tested on", readonly=True, copy=False)
-    sms_connector_test_recipients = fields.Integer("Tested recipients", readonly=True, copy=False)
+    sms_connector_test_recipients = fields.Integer(
+        "Tested recipients", readonly=True, copy=False, help="Recipients the SMS goes to (skipped ones excluded).")
     sms_connector_test_errors = fields.Integer("Test errors", readonly=True, copy=False)
     sms_connector_test_summary = fields.Char("Test result", readonly=True, copy=False)
     sms_connector_test_override = fields.Boolean(
         "Send despite test errors", copy=False, groups='sms_connector.group_sms_manager',
         help="A manager allows sending although the last test campaign found errors.")
     # preview and cost
-    sms_connector_preview_res_id = fields.Integer(
-        "Preview recipient ID", help="Record the preview is rendered for; the first recipient when empty.")
+    sms_connector_preview_res_id = fields.Many2oneReference(
+        "Preview recipient", model_field='mailing_model_real',
+        compute='_compute_sms_connector_preview_res_id', store=True, readonly=False,
+        help="Record the preview is rendered for; the first recipient when empty.")
     sms_connector_preview_body = fields.Text("SMS preview", compute='_compute_sms_connector_preview')
     sms_connector_preview_length = fields.Integer("Characters", compute='_compute_sms_connector_preview')
     sms_connector_preview_encoding = fields.Char("Encoding", compute='_compute_sms_connector_preview')
@@ -40,19 +55,36 @@ class MailingMailing(models.Model):
     sms_connector_recipient_count = fields.Integer("Recipients", compute='_compute_sms_connector_preview')
     sms_connector_estimated_cost = fields.Monetary(
         "Estimated cost", compute='_compute_sms_connector_preview', currency_field='sms_connector_currency_id',
-        help="SMS parts of the preview x recipients x the price of the gateway serving the preview's country.")
+        help="SMS parts of the preview x distinct numbers per destination country x the price of the gateway "
+             "serving that country; converted with Odoo's currency rates when gateways bill in several currencies.")
     sms_connector_currency_id = fields.Many2one('res.currency', compute='_compute_sms_connector_preview')
-    sms_connector_actual_cost = fields.Float(
-        "Actual cost", compute='_compute_sms_connector_stats', digits=(16, 4),
-        help="Sum of the costs the providers reported for this mailing's SMS.")
-    # statistics from the SMS log
+    sms_connector_estimate_detail = fields.Text("Cost per country", compute='_compute_sms_connector_preview')
+    sms_connector_actual_cost = fields.Monetary(
+        "Actual cost", compute='_compute_sms_connector_stats', currency_field='sms_connector_actual_currency_id',
+        help="Sum of the costs the providers reported for this mailing's SMS; converted with Odoo's currency "
+             "rates when they were billed in several currencies.")
+    sms_connector_actual_currency_id = fields.Many2one('res.currency', compute='_compute_sms_connector_stats')
+    sms_connector_actual_cost_detail = fields.Char("Cost per currency", compute='_compute_sms_connector_stats')
+    # statistics from the mailing traces (the figures of Odoo's own banner)
     sms_connector_stat_sent = fields.Integer("SMS sent", compute='_compute_sms_connector_stats')
     sms_connector_stat_delivered = fields.Integer("SMS delivered", compute='_compute_sms_connector_stats')
     sms_connector_stat_failed = fields.Integer("SMS failed", compute='_compute_sms_connector_stats')
-    sms_connector_stat_opted_out = fields.Integer("SMS opted out", compute='_compute_sms_connector_stats')
-    sms_connector_stat_replied = fields.Integer("SMS replies", compute='_compute_sms_connector_stats')
+    sms_connector_stat_opted_out = fields.Integer(
+        "Opted out (skipped)", compute='_compute_sms_connector_stats',
+        help="Recipients skipped because they opted out (STOP, blacklist or unsubscribed).")
+    sms_connector_stat_skipped = fields.Integer(
+        "Other skipped", compute='_compute_sms_connector_stats',
+        help="Recipients skipped for a duplicate, missing or invalid number.")
+    sms_connector_stat_replied = fields.Integer(
+        "SMS replies", compute='_compute_sms_connector_stats',
+        help="Recipients who answered this mailing: after it and before any other SMS to them.")
 
     # preview and cost ---------------------------------------------------------------
+    @api.depends('mailing_model_id')
+    def _compute_sms_connector_preview_res_id(self):
+        """Another recipient model: the previous preview record means nothing any more."""
+        self.sms_connector_preview_res_id = False
+
     def _sms_connector_render(self, records):
         """Rendered SMS text per record id, as the composer renders it."""
         self.ensure_one()
@@ -74,15 +106,106 @@ class MailingMailing(models.Model):
             result[record.id] = (info.get('sanitized') or info.get('number') or '', country or company_country)
         return result
 
+    def _sms_connector_number_sql(self, Model):
+        """(FROM clause aliasing the recipients ``t``, E.164 number expression), or None.
+
+        Models with phones keep them sanitized (``phone_sanitized``); others reach their customer's.
+        """
+        table = SQL.identifier(Model._table)
+        field = Model._fields.get('phone_sanitized')
+        if field and field.store:
+            return SQL("%s t", table), SQL("t.phone_sanitized")
+        partner_fields = Model._mail_get_partner_fields() if hasattr(Model, '_mail_get_partner_fields') else []
+        partner_field = next((name for name in partner_fields if Model._fields[name].store
+                              and Model._fields[name].type == 'many2one'), None)
+        if not partner_field:
+            return None
+        return (SQL("%s t JOIN res_partner p ON p.id = t.%s", table, SQL.identifier(partner_field)),
+                SQL("p.phone_sanitized"))
+
+    def _sms_connector_numbers_by_country(self):
+        """Distinct usable numbers of the audience per destination country, in one grouped query.
+
+        Numbers are grouped on their first four digits (country code and area: +1 415 and +1 416 are
+        different countries); one number per group tells the country. Opted-out numbers are not sent.
+        """
+        self.ensure_one()
+        Model = self.env[self.mailing_model_real]
+        source = self._sms_connector_number_sql(Model)
+        counts = Counter()
+        if source is None:  # no stored phone to group on: read the recipients (small custom models)
+            records = Model.search(self._get_recipients_domain())
+            numbers = {normalize_number(raw, country) for raw, country in self._sms_connector_numbers(records).values()}
+            for number in {n for n in numbers if n.e164}:
+                counts[number.country_code] += 1
+            return counts
+        ids_query = Model._search(self._get_recipients_domain())
+        from_sql, number_sql = source
+        Model.flush_model()
+        self.env['res.partner'].flush_model(['phone_sanitized'])
+        self.env['phone.blacklist'].flush_model(['number', 'active'])
+        exclusion = SQL(
+            "AND NOT EXISTS (SELECT 1 FROM phone_blacklist b WHERE b.number = n.number AND b.active)"
+        ) if self.use_exclusion_list else SQL()
+        self.env.cr.execute(SQL(
+            """
+            SELECT MIN(n.number), COUNT(DISTINCT n.number)
+              FROM (SELECT %(number)s AS number FROM %(from)s WHERE t.id IN %(ids)s) n
+             WHERE n.number IS NOT NULL %(exclusion)s
+             GROUP BY LEFT(n.number, 5)
+            """, number=number_sql, ids=ids_query.subselect(), exclusion=exclusion, **{'from': from_sql}))
+        for sample, count in self.env.cr.fetchall():
+            counts[country_of(sample)] += count
+        return counts
+
+    def _sms_connector_estimate(self, segments):
+        """(total, currency, detail lines) of ``segments`` SMS parts to each number of the audience."""
+        self.ensure_one()
+        company = self.env.company
+        lines, totals = [], defaultdict(float)
+        Gateway = self.env['sms.gateway'].sudo()
+        by_country = self._sms_connector_numbers_by_country()
+        countries = {c.code: c for c in self.env['res.country'].search([('code', 'in', [c for c in by_country if c])])}
+        for country_code, count in sorted(by_country.items(), key=lambda item: -item[1]):
+            gateway = Gateway._for_destination(company, country_code)
+            if not gateway:
+                continue
+            price = gateway._price_for_country(country_code)
+            currency = gateway.currency_id or company.currency_id
+            amount = count * segments * price
+            totals[currency] += amount
+            lines.append(_(
+                "%(country)s via %(gateway)s: %(count)s SMS of %(segments)s part(s) at %(price)s %(currency)s = %(amount)s",
+                country=countries[country_code].name if country_code in countries else _("Unknown country"),
+                gateway=gateway.name, count=count, segments=segments, price=round(price, 4),
+                currency=currency.name, amount=format_amount(self.env, amount, currency)))
+        return self._sms_connector_total(totals, lines)
+
+    def _sms_connector_total(self, totals, lines):
+        """One figure for amounts in several currencies: as is when one, else converted (and said so)."""
+        company = self.env.company
+        totals = {currency: amount for currency, amount in totals.items() if amount}
+        if len(totals) <= 1:
+            currency, amount = next(iter(totals.items()), (company.currency_id, 0.0))
+            return amount, currency, lines
+        today = fields.Date.context_today(self)
+        converted = sum(currency._convert(amount, company.currency_id, company, today, round=False)
+                        for currency, amount in totals.items())
+        lines = [*lines, _("Total: %(amounts)s, converted to %(currency)s with Odoo's currency rates of %(date)s.",
+                           amounts=" + ".join(format_amount(self.env, amount, currency)
+                                              for currency, amount in totals.items()),
+                           currency=company.currency_id.name, date=today)]
+        return converted, company.currency_id, lines
+
     @api.depends('body_plaintext', 'mailing_type', 'mailing_model_id', 'mailing_domain', 'contact_list_ids',
-                 'sms_connector_preview_res_id')
+                 'sms_connector_preview_res_id', 'use_exclusion_list')
     def _compute_sms_connector_preview(self):
         for mailing in self:
             mailing.update({
                 'sms_connector_preview_body': False, 'sms_connector_preview_length': 0,
                 'sms_connector_preview_encoding': False, 'sms_connector_preview_segments': 0,
                 'sms_connector_recipient_count': 0, 'sms_connector_estimated_cost': 0.0,
-                'sms_connector_currency_id': self.env.company.currency_id,
+                'sms_connector_currency_id': self.env.company.currency_id, 'sms_connector_estimate_detail': False,
             })
             if mailing.mailing_type != 'sms' or not mailing.mailing_model_real or not mailing.id:
                 continue
@@ -96,51 +219,105 @@ class MailingMailing(models.Model):
                 continue
             body = mailing._sms_connector_render(record).get(record.id) or ''
             info = count_segments(body)
-            raw, country = mailing._sms_connector_numbers(record)[record.id]
-            country_code = normalize_number(raw, country).country_code
-            gateway = self.env['sms.gateway']._for_destination(self.env.company, country_code)
-            price = gateway._price_for_country(country_code) if gateway else 0.0
+            cost, currency, lines = mailing._sms_connector_estimate(info.segments)
             mailing.update({
                 'sms_connector_preview_body': body, 'sms_connector_preview_length': len(body),
                 'sms_connector_preview_encoding': dict(
                     self.env['sms.message']._fields['encoding']._description_selection(self.env)).get(info.encoding),
                 'sms_connector_preview_segments': info.segments, 'sms_connector_recipient_count': count,
-                'sms_connector_estimated_cost': info.segments * count * price,
-                'sms_connector_currency_id': gateway.currency_id or self.env.company.currency_id,
+                'sms_connector_estimated_cost': cost, 'sms_connector_currency_id': currency,
+                'sms_connector_estimate_detail': '\n'.join(lines) or False,
             })
 
     # statistics -------------------------------------------------------------------
     def _compute_sms_connector_stats(self):
-        """Counts from sms.message: it keeps every SMS of the mailing, with its delivery state and cost."""
-        Message = self.env['sms.message'].sudo()
-        stats = {}
+        """Figures from the mailing traces, as Odoo's banner counts them; costs from our SMS log."""
+        stats = defaultdict(Counter)
+        costs = defaultdict(lambda: defaultdict(float))
         if self.ids:
-            for mailing, state, count, cost in Message._read_group(
-                    [('mailing_id', 'in', self.ids), ('direction', '=', 'outbound')],
-                    ['mailing_id', 'state'], ['__count', 'cost:sum']):
-                stats.setdefault(mailing.id, Counter())[state] += count
-                stats[mailing.id]['__cost'] += cost or 0.0
+            for mailing, status, failure, count, sent in self.env['mailing.trace'].sudo()._read_group(
+                    [('mass_mailing_id', 'in', self.ids)], ['mass_mailing_id', 'trace_status', 'failure_type'],
+                    ['__count', 'sent_datetime:count']):
+                line = stats[mailing.id]
+                line['sent'] += sent
+                if status in ('sent', 'open', 'reply'):
+                    line['delivered'] += count
+                elif status in ('error', 'bounce'):
+                    line['failed'] += count
+                elif status == 'cancel':
+                    line['opted_out' if failure in OPT_OUT_FAILURES else 'skipped'] += count
+            for mailing, currency, cost in self.env['sms.message'].sudo()._read_group(
+                    [('mailing_id', 'in', self.ids), ('direction', '=', 'outbound'), ('cost', '!=', 0)],
+                    ['mailing_id', 'currency_id'], ['cost:sum']):
+                costs[mailing.id][currency] += cost
         for mailing in self:
-            counts = stats.get(mailing.id, Counter())
-            mailing.sms_connector_stat_delivered = counts['delivered']
-            mailing.sms_connector_stat_sent = counts['sent'] + counts['delivered']
-            mailing.sms_connector_stat_failed = counts['failed'] + counts['unknown']
-            mailing.sms_connector_stat_opted_out = counts['opted_out']
-            mailing.sms_connector_actual_cost = counts['__cost']
-            mailing.sms_connector_stat_replied = mailing._sms_connector_replied_count() if counts else 0
+            line = stats[mailing.id]
+            total, currency, _lines = mailing._sms_connector_total(costs[mailing.id], [])
+            mailing.update({
+                'sms_connector_stat_sent': line['sent'], 'sms_connector_stat_delivered': line['delivered'],
+                'sms_connector_stat_failed': line['failed'], 'sms_connector_stat_opted_out': line['opted_out'],
+                'sms_connector_stat_skipped': line['skipped'],
+                'sms_connector_stat_replied': mailing._sms_connector_replied_count() if line['sent'] else 0,
+                'sms_connector_actual_cost': total, 'sms_connector_actual_currency_id': currency,
+                'sms_connector_actual_cost_detail': mailing._sms_connector_cost_detail(costs[mailing.id]),
+            })
+
+    def _sms_connector_cost_detail(self, costs):
+        """The costs per currency, saying when the total is a conversion."""
+        amounts = [f"{round(amount, 4)} {currency.name}" for currency, amount in costs.items() if amount]
+        if len(amounts) > 1:
+            return _("%(amounts)s (total converted with Odoo's currency rates)", amounts=" + ".join(amounts))
+        return amounts[0] if amounts else False
 
     def _sms_connector_replied_count(self):
-        """Numbers of this mailing that sent us an SMS after it was sent to them."""
+        """Recipients who answered this mailing: an SMS from them after it, before any other SMS to them."""
         self.ensure_one()
         self.env['sms.message'].flush_model()
-        self.env.cr.execute("""
+        self.env.cr.execute(SQL("""
             SELECT COUNT(DISTINCT o.number)
               FROM sms_message o
               JOIN sms_message i ON i.number = o.number AND i.direction = 'inbound'
-                                AND i.create_date >= COALESCE(o.sent_date, o.create_date)
-             WHERE o.mailing_id = %s AND o.direction = 'outbound' AND o.state IN ('sent', 'delivered')
-        """, [self.id])
+                                AND COALESCE(i.received_date, i.create_date) >= COALESCE(o.sent_date, o.create_date)
+             WHERE o.mailing_id = %(mailing)s AND o.direction = 'outbound' AND o.state IN ('sent', 'delivered')
+               AND NOT EXISTS (
+                   SELECT 1 FROM sms_message x
+                    WHERE x.number = o.number AND x.direction = 'outbound' AND x.id != o.id
+                      AND COALESCE(x.sent_date, x.create_date) > COALESCE(o.sent_date, o.create_date)
+                      AND COALESCE(x.sent_date, x.create_date) < COALESCE(i.received_date, i.create_date))
+        """, mailing=self.id))
         return self.env.cr.fetchone()[0]
+
+    # recipients Odoo skips ------------------------------------------------------------
+    def _sms_connector_log_skipped(self, sms_values):
+        """One SMS Activity row per recipient the mailing skips, with the reason (bulk insert).
+
+        :param sms_values: the composer's values of the cancelled SMS (see sms.composer)
+        """
+        self.ensure_one()
+        if not sms_values:
+            return self.env['sms.message']
+        reasons = {
+            'sms_blacklist': _("Skipped: the recipient opted out (STOP)."),
+            'sms_optout': _("Skipped: the recipient unsubscribed from this mailing list."),
+            'sms_duplicate': _("Skipped: duplicate, this number already receives this mailing."),
+            'sms_number_format': _("Skipped: invalid phone number."),
+            'sms_number_missing': _("Skipped: no phone number."),
+        }
+        return self.env['sms.message'].sudo().create([{
+            'state': 'opted_out' if vals.get('failure_type') in OPT_OUT_FAILURES else 'canceled',
+            'purpose': self.sms_connector_purpose or 'marketing',
+            'sms_uuid': vals.get('uuid'),
+            'number': vals.get('number') or False,
+            'body': vals.get('body'),
+            'partner_id': vals.get('partner_id') or False,
+            'res_model': vals.get('sms_connector_res_model') or self.mailing_model_real,
+            'res_id': vals.get('sms_connector_res_id') or False,
+            'mailing_id': self.id,
+            'user_id': self.env.uid,
+            'company_id': vals.get('record_company_id') or self.env.company.id,
+            'error_code': vals.get('failure_type') or False,
+            'error_message': reasons.get(vals.get('failure_type'), _("Skipped.")),
+        } for vals in sms_values])
 
     # test campaign ------------------------------------------------------------------
     def _sms_connector_error_text(self, code, params):
@@ -148,10 +325,25 @@ class MailingMailing(models.Model):
             'empty': _("Empty text"),
             'too_long': _("Text too long: %(length)s characters, at most %(max)s"),
             'no_number': _("No phone number"),
-            'invalid_number': _("Invalid phone number: %(error)s"),
+            'invalid_number': _("Invalid phone number"),
             'stop_missing': _('Opt-out mention "%(mention)s" missing (required for marketing SMS to France)'),
         }
         return texts[code] % params if params else texts[code]
+
+    def _sms_connector_skip_text(self, reason):
+        return {
+            'opted_out': _("Skipped (opted out)"),
+            'duplicate': _("Skipped (duplicate: this number already receives the SMS)"),
+            'invalid_number': _("Skipped (invalid phone number)"),
+            'no_number': _("Skipped (no phone number)"),
+        }[reason]
+
+    def _sms_connector_sms_values(self, records):
+        """What sending would do for each record (text, number, skipped or not), asked to Odoo's composer."""
+        self.ensure_one()
+        composer = self.env['sms.composer'].with_context(active_id=False).create(
+            self._send_sms_get_composer_values([]))
+        return composer._prepare_mass_sms_values(records)
 
     def action_sms_connector_test_campaign(self):
         """Simulate the campaign for every recipient; report in the chatter, block sending on errors."""
@@ -161,49 +353,62 @@ class MailingMailing(models.Model):
         icp = self.env['ir.config_parameter'].sudo()
         max_length = int(icp.get_param('sms_connector.campaign_max_length', DEFAULT_MAX_LENGTH))
         marketing = self.sms_connector_purpose != 'transactional'
+        block_invalid = self.sms_connector_invalid_numbers == 'block'
         records = self.env[self.mailing_model_real].browse(self._get_recipients())
-        bodies = self._sms_connector_render(records)
-        numbers = self._sms_connector_numbers(records)
-        normalized = {record_id: normalize_number(raw, country) for record_id, (raw, country) in numbers.items()}
-        candidates = {number.e164 for number in normalized.values()} - {None}
-        blacklisted = set(self.env['phone.blacklist'].sudo().search([('number', 'in', list(candidates))]).mapped('number'))
+        values = self._sms_connector_sms_values(records)
+        default_countries = {record_id: country for record_id, (_raw, country)
+                             in self._sms_connector_numbers(records).items()}
         deferral = self.env['sms.sending.window']._deferral_checker(self.schedule_date or fields.Datetime.now())
         windows = {w.country_id.code: w for w in self.env['sms.sending.window'].sudo().search([])}
-        rows, errors, opted_out, to_simulate, gateway_by_country = [], 0, 0, {}, {}
+        rows, errors, skipped, to_simulate, gateway_by_country = [], 0, Counter(), {}, {}
         for record in records:
-            raw, country = numbers[record.id]
-            body = bodies.get(record.id) or ''
-            country_code = normalized[record.id].country_code
+            vals = values[record.id]
+            body = vals['body'] or ''
+            skip = SKIP_REASONS.get(vals['failure_type']) if vals['state'] == 'canceled' else None
+            ref = f"{record._name},{record.id}"
+            if skip and not (block_invalid and skip in ('invalid_number', 'no_number')):
+                skipped[skip] += 1
+                rows.append(('skipped', self._sms_connector_skip_text(skip), vals['number'] or '',
+                             record.display_name, ref, body))
+                continue
+            normalized = normalize_number(vals['number'], default_countries[record.id])
+            country_code = normalized.country_code
             if country_code not in gateway_by_country:  # one look-up per country, not per recipient
-                gateway_by_country[country_code] = self.env['sms.gateway']._for_destination(self.env.company, country_code)
+                gateway_by_country[country_code] = self.env['sms.gateway']._for_destination(
+                    self.env.company, country_code)
             gateway = gateway_by_country[country_code]
-            result = check_recipient(body, raw, default_country=country, max_length=max_length,
-                                     blacklisted=blacklisted, marketing=marketing,
-                                     stop_mention=gateway.opt_out_mention if gateway else '')
+            result = check_recipient(body, vals['number'], max_length=max_length, marketing=marketing,
+                                     stop_mention=gateway.opt_out_mention if gateway else '', normalized=normalized)
             if result.errors:
                 errors += 1
                 detail = ' / '.join(self._sms_connector_error_text(code, params) for code, params in result.errors)
-                rows.append(('error', detail, result.number, body))
-            elif result.opted_out:
-                opted_out += 1
-                rows.append(('skipped', _("Opted out (STOP): the mailing skips this number"), result.number, body))
-            elif marketing and (at := deferral(result.country_code)):
+                rows.append(('error', detail, result.number, record.display_name, ref, body))
+                continue
+            if marketing and (at := deferral(country_code)):
                 rows.append(('warning', _("Outside the sending window: deferred to %(date)s",
-                                          date=windows[result.country_code]._local_label(at)), result.number, body))
+                                          date=windows[country_code]._local_label(at)),
+                             result.number, record.display_name, ref, body))
             else:
-                rows.append(('ok', '', result.number, body))
-            if not result.errors and not result.opted_out and gateway and gateway.provider == 'octopush':
+                rows.append(('ok', '', result.number, record.display_name, ref, body))
+            if gateway and gateway.provider == 'octopush':
                 to_simulate.setdefault(gateway, []).append(OutboundSms(
                     key=str(uuid.uuid4()), number=result.number, body=body,
                     purpose='marketing' if marketing else 'transactional', sender=self.sms_connector_sender or ''))
-        summary = _("%(recipients)s recipients, %(errors)s errors", recipients=len(records), errors=errors)
+        recipients = len(records) - sum(skipped.values())
+        summary = _("%(recipients)s recipients, %(errors)s errors", recipients=recipients, errors=errors)
         self.write({
-            'sms_connector_test_date': fields.Datetime.now(), 'sms_connector_test_recipients': len(records),
+            'sms_connector_test_date': fields.Datetime.now(), 'sms_connector_test_recipients': recipients,
             'sms_connector_test_errors': errors, 'sms_connector_test_summary': summary,
         })
-        notes = [summary]
-        if opted_out:
-            notes.append(_("%(count)s opted-out numbers will be skipped.", count=opted_out))
+        notes = [summary + '.']
+        if skipped:
+            labels = {
+                'duplicate': _("%(count)s duplicates"),
+                'invalid_number': _("%(count)s with an invalid number"), 'no_number': _("%(count)s without a number"),
+                'opted_out': _("%(count)s opted out"),
+            }
+            notes.append(_("Skipped recipients: %(skipped)s.", skipped=', '.join(
+                label % {'count': skipped[reason]} for reason, label in labels.items() if skipped[reason])))
         notes += [self._sms_connector_simulate(gateway, outbound) for gateway, outbound in to_simulate.items()]
         attachment = self.env['ir.attachment'].create({
             'name': f"sms_campaign_test_{self.id}.csv", 'mimetype': 'text/csv',

@@ -3,7 +3,7 @@ import io
 
 from odoo.tests import BaseCase, tagged
 
-from odoo.addons.sms_connector.tools.campaign_check import check_recipient, report_csv
+from odoo.addons.sms_connector.tools.campaign_check import check_recipient, neutralize_cell, report_csv
 
 STOP = "STOP au 30101"
 
@@ -28,15 +28,29 @@ class TestCampaignCheck(BaseCase):
         self.assertEqual(codes(check_recipient("a" * 489, '+14155552671')), [])
         self.assertEqual(codes(check_recipient("Hi", '')), ['no_number'])
         self.assertEqual(codes(check_recipient("Hi", '0612345678')), ['invalid_number'], "national without country")
-        opted_out = check_recipient("Hi", '+14155552671', blacklisted={'+14155552671'})
-        self.assertEqual((codes(opted_out), opted_out.opted_out), ([], True))
         self.assertEqual(codes(check_recipient("Hi", '+33612345678', stop_mention=STOP)), ['stop_missing'])
         self.assertEqual(codes(check_recipient("Hi", '+33612345678', stop_mention=STOP, marketing=False)), [])
         self.assertEqual(codes(check_recipient("Hi stop AU 30101", '+33612345678', stop_mention=STOP)), [])
 
     def test_report_csv(self):
-        text = report_csv([('ok', '', '+33612345678', 'Hi; "you"\nthere'), ('error', 'Empty text', '+1415', '')])
+        text = report_csv([('ok', '', '+33612345678', 'Zoé', 'res.partner,1', 'Hi; "you"\nthere'),
+                           ('error', 'Empty text', '+1415', 'Ann', 'res.partner,2', '')])
         rows = list(csv.reader(io.StringIO(text), delimiter=';'))
-        self.assertEqual(rows[0], ['status', 'detail', 'number', 'sms'])
-        self.assertEqual(rows[1], ['ok', '', '+33612345678', 'Hi; "you"\nthere'])
+        self.assertEqual(rows[0], ['status', 'detail', 'number', 'name', 'record', 'sms'])
+        self.assertEqual(rows[1], ['ok', '', "'+33612345678", 'Zoé', 'res.partner,1', 'Hi; "you"\nthere'])
         self.assertEqual(len(rows), 3)
+        self.assertTrue(all(line.startswith('"') for line in text.splitlines()[:2]), "every field is quoted")
+
+    def test_report_csv_neutralises_formulas(self):
+        """OWASP CSV injection: cells starting with = + - @ tab CR are prefixed with ', all quoted."""
+        for value in ('=HYPERLINK("http://evil","x")', '+1+2', '-2+3', '@SUM(A1)', '\tx', '\rx'):
+            self.assertEqual(neutralize_cell(value), "'" + value)
+        self.assertEqual(neutralize_cell('Zoé = ok'), 'Zoé = ok')
+        self.assertEqual(neutralize_cell(None), '')
+        text = report_csv([('ok', '', '+14155550100', 'Eve\r=HYPERLINK("http://evil")', 'res.partner,3',
+                            '=1+1')])
+        rows = list(csv.reader(io.StringIO(text, newline=''), delimiter=';'))
+        self.assertEqual(len(rows), 2, "a CR in a name does not inject a row")
+        self.assertEqual(rows[1][3], 'Eve\r=HYPERLINK("http://evil")')
+        self.assertEqual(rows[1][5], "'=1+1")
+        self.assertNotIn('\n=', text)

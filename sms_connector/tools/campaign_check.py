@@ -2,6 +2,8 @@
 
 Why: a campaign refused by the provider or the law (missing opt-out mention, text too long,
 bad numbers) costs money and reputation; the marketer fixes it before sending, from a report.
+Which recipients the mailing skips (opted out, duplicates, unusable numbers) is Odoo's decision:
+the model asks Odoo's SMS composer, these checks only judge what would actually be sent.
 """
 import csv
 import io
@@ -11,6 +13,9 @@ from .phone import normalize_number
 
 DEFAULT_MAX_LENGTH = 489  # Octopush's limit for a campaign text
 STOP_MENTION_COUNTRIES = frozenset({'FR'})
+REPORT_HEADER = ('status', 'detail', 'number', 'name', 'record', 'sms')
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ('=', '+', '-', '@', '\t', '\r')
 
 
 @dataclass
@@ -19,7 +24,6 @@ class RecipientCheck:
     country_code: str | None
     body: str
     errors: list = field(default_factory=list)  # (code, params) tuples
-    opted_out: bool = False  # Odoo skips it when sending: reported, not an error
 
     @property
     def ok(self):
@@ -27,12 +31,14 @@ class RecipientCheck:
 
 
 def check_recipient(body, raw_number, *, default_country=None, max_length=DEFAULT_MAX_LENGTH,
-                    blacklisted=frozenset(), marketing=True, stop_mention=''):
+                    marketing=True, stop_mention='', normalized=None):
     """Check one rendered SMS; error codes: empty, too_long, no_number, invalid_number,
-    stop_missing (marketing SMS to France without the opt-out mention). Opted-out numbers are
-    flagged apart: the mailing skips them, so they do not block it."""
+    stop_missing (marketing SMS to France without the opt-out mention).
+
+    :param normalized: ``normalize_number(raw_number, default_country)`` when the caller has it already
+    """
     body = body or ''
-    normalized = normalize_number(raw_number, default_country)
+    normalized = normalized or normalize_number(raw_number, default_country)
     result = RecipientCheck(normalized.e164 or (raw_number or ''), normalized.country_code, body)
     if not body.strip():
         result.errors.append(('empty', {}))
@@ -41,19 +47,27 @@ def check_recipient(body, raw_number, *, default_country=None, max_length=DEFAUL
     if not (raw_number or '').strip():
         result.errors.append(('no_number', {}))
     elif not normalized.e164:
-        result.errors.append(('invalid_number', {'error': normalized.error}))
-    else:
-        result.opted_out = normalized.e164 in blacklisted
-        if (marketing and stop_mention and normalized.country_code in STOP_MENTION_COUNTRIES
-                and stop_mention.casefold() not in body.casefold()):
-            result.errors.append(('stop_missing', {'mention': stop_mention}))
+        result.errors.append(('invalid_number', {}))
+    elif (marketing and stop_mention and normalized.country_code in STOP_MENTION_COUNTRIES
+            and stop_mention.casefold() not in body.casefold()):
+        result.errors.append(('stop_missing', {'mention': stop_mention}))
     return result
 
 
+def neutralize_cell(value):
+    """Text of a CSV cell that a spreadsheet shows as text: a leading ' disarms formulas (OWASP)."""
+    text = '' if value is None or value is False else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
 def report_csv(rows):
-    """CSV (semicolon separated, as spreadsheets in France expect) of (status, detail, number, sms) rows."""
+    """CSV (semicolon separated, as spreadsheets in France expect) of rows in ``REPORT_HEADER`` order.
+
+    Names and texts come from whoever can edit a contact: every cell is neutralised and quoted, so
+    neither a formula nor a line break in a name reaches the marketer's spreadsheet as such.
+    """
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=';', lineterminator='\n')
-    writer.writerow(['status', 'detail', 'number', 'sms'])
-    writer.writerows(rows)
+    writer = csv.writer(out, delimiter=';', quoting=csv.QUOTE_ALL, lineterminator='\r\n')
+    writer.writerow(REPORT_HEADER)
+    writer.writerows([neutralize_cell(value) for value in row] for row in rows)
     return out.getvalue()

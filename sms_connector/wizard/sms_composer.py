@@ -55,3 +55,15 @@ class SmsComposer(models.TransientModel):
                 'sms_connector_res_id': record.id,
             })
         return results
+
+    def _filter_out_and_handle_revoked_sms_values(self, sms_values_all):
+        """Log the recipients a mailing skips (opted out, duplicate, invalid number) in SMS Activity.
+
+        Odoo cancels them before any sms.sms exists and keeps only a cancelled mailing trace:
+        one bulk insert makes the log the one place to look, with the reason.
+        """
+        results = super()._filter_out_and_handle_revoked_sms_values(sms_values_all)
+        if self._is_mass_sms():
+            self.mailing_id._sms_connector_log_skipped([
+                vals for vals in sms_values_all.values() if vals.get('state') == 'canceled'])
+        return results
