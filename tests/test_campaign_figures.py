@@ -143,6 +143,20 @@ class TestCampaignFigures(FakeProviderCase):
         mailing.mailing_model_id = self.env['ir.model']._get_id('crm.lead')
         self.assertFalse(mailing.sms_connector_preview_res_id)
 
+    def test_marketer_picks_preview_recipient_and_tests_in_the_browser(self):
+        self.twilio.price_per_segment = 0.05
+        ann = self.partner('Ann Tour', '+14155550407')
+        bob = self.partner('Bob Tour', '+14155550408')
+        ann_again = self.partner('Ann Tour again', '+14155550407')
+        hugo = self.partner('Hugo Tour', '+14155550409')
+        self.env['phone.blacklist'].sudo().add('+14155550409')
+        mailing = self.mailing(ann | bob | ann_again | hugo, "Hi {{ object.name }}")
+        self.start_tour(f'/odoo/action-mass_mailing_sms.mailing_mailing_action_sms/{mailing.id}',
+                        'sms_connector_campaign_tour', login=self.marketer.login, timeout=60)
+        self.env.invalidate_all()
+        self.assertEqual(mailing.sms_connector_preview_res_id, bob.id)
+        self.assertEqual(mailing.sms_connector_test_summary, "2 recipients, 0 errors")
+
     # cost estimate (issue 14.7) -------------------------------------------------------
     def test_estimate_per_destination_country_and_gateway(self):
         eur, usd = self.env.ref('base.EUR'), self.env.ref('base.USD')

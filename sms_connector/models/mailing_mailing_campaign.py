@@ -207,7 +207,7 @@ class MailingMailing(models.Model):
                 'sms_connector_recipient_count': 0, 'sms_connector_estimated_cost': 0.0,
                 'sms_connector_currency_id': self.env.company.currency_id, 'sms_connector_estimate_detail': False,
             })
-            if mailing.mailing_type != 'sms' or not mailing.mailing_model_real or not mailing.id:
+            if mailing.mailing_type != 'sms' or not mailing.mailing_model_real:
                 continue
             Model = self.env[mailing.mailing_model_real]
             domain = mailing._get_recipients_domain()
