@@ -100,6 +100,16 @@ class TestCampaignFigures(FakeProviderCase):
         mailing.action_put_in_queue()  # skipped, not blocking
         self.assertEqual(mailing.state, 'in_queue')
 
+    def test_blocking_invalid_numbers_holds_sending_even_untested(self):
+        ann = self.partner('Ann', '+14155550410')
+        bad = self.partner('Bad', '12', country='base.fr')
+        mailing = self.mailing(ann | bad, "Sale today", sms_connector_invalid_numbers='block')
+        with self.assertRaisesRegex(UserError, "1 recipients of Promo have no valid phone number"):
+            mailing.action_put_in_queue()
+        mailing.sms_connector_invalid_numbers = 'skip'
+        mailing.action_put_in_queue()
+        self.assertEqual(mailing.state, 'in_queue')
+
     def test_opted_out_recipient_is_skipped_not_a_missing_mention_error(self):
         hugo = self.partner('Hugo', '06 98 76 54 91', country='base.fr')
         self.env['phone.blacklist'].sudo().add('+33698765491')

@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 from odoo.tools import SQL, format_amount
 
 from ..providers import SENT, OutboundSms
@@ -430,13 +431,37 @@ class MailingMailing(models.Model):
 
     # sending is blocked while the last test found errors ------------------------------
     def _sms_connector_check_tested(self):
+        """Refuse sending while the last test found errors, or recipients lack a valid number when the
+        mailing blocks on them (checked even if nobody ran the test); an SMS manager may override."""
         for mailing in self.sudo():
-            if (mailing.mailing_type == 'sms' and mailing.sms_connector_test_errors
-                    and not mailing.sms_connector_test_override):
+            if mailing.mailing_type != 'sms' or mailing.sms_connector_test_override:
+                continue
+            if mailing.sms_connector_test_errors:
                 raise UserError(_(
                     "The last test of %(mailing)s found %(errors)s errors (see the report in its chatter). "
                     "Fix them and test again, or have an SMS manager allow sending anyway.",
                     mailing=mailing.subject, errors=mailing.sms_connector_test_errors))
+            if mailing.sms_connector_invalid_numbers == 'block' and (count := mailing._sms_connector_unusable_count()):
+                raise UserError(_(
+                    "%(count)s recipients of %(mailing)s have no valid phone number and this mailing blocks on "
+                    "invalid numbers: fix them (Test campaign lists them) or choose to skip them.",
+                    count=count, mailing=mailing.subject))
+
+    def _sms_connector_unusable_count(self):
+        """Recipients without a usable (sanitized) number, counted in SQL; 0 when the model has none stored."""
+        self.ensure_one()
+        Model = self.env[self.mailing_model_real]
+        field = Model._fields.get('phone_sanitized')
+        if field and field.store:
+            number_path = 'phone_sanitized'
+        else:
+            partner_fields = Model._mail_get_partner_fields() if hasattr(Model, '_mail_get_partner_fields') else []
+            partner_field = next((name for name in partner_fields if Model._fields[name].store
+                                  and Model._fields[name].type == 'many2one'), None)
+            if not partner_field:
+                return 0
+            number_path = f'{partner_field}.phone_sanitized'
+        return Model.search_count(Domain.AND([self._get_recipients_domain(), [(number_path, '=', False)]]))
 
     def action_put_in_queue(self):
         self._sms_connector_check_tested()
