@@ -233,6 +233,11 @@ class TestCampaignFigures(FakeProviderCase):
         self.assertRecordValues(mailing, [{
             'sms_connector_stat_sent': 1, 'sms_connector_stat_opted_out': 1, 'sms_connector_stat_skipped': 2}])
         self.assertEqual((mailing.sent, mailing.canceled), (1, 3), "Odoo's banner agrees")
+        # the "SMS Activity" button of the mailing lists them all, for the marketer
+        action = mailing.action_sms_connector_view_log()
+        rows = self.env[action['res_model']].with_user(self.marketer).search_read(action['domain'], ['state', 'res_id'])
+        self.assertEqual(sorted((row['state'], row['res_id']) for row in rows), sorted([
+            ('sent', ann.id), ('canceled', ann_again.id), ('canceled', bad.id), ('opted_out', hugo.id)]))
 
     def test_skipped_recipients_are_logged_in_one_insert(self):
         counts = []

@@ -107,21 +107,25 @@ class MailingMailing(models.Model):
             result[record.id] = (info.get('sanitized') or info.get('number') or '', country or company_country)
         return result
 
-    def _sms_connector_number_sql(self, Model):
-        """(FROM clause aliasing the recipients ``t``, E.164 number expression), or None.
-
-        Models with phones keep them sanitized (``phone_sanitized``); others reach their customer's.
-        """
-        table = SQL.identifier(Model._table)
+    def _sms_connector_number_field(self, Model):
+        """Path to the stored E.164 number of ``Model``'s recipients: theirs, else their customer's; or None."""
         field = Model._fields.get('phone_sanitized')
         if field and field.store:
-            return SQL("%s t", table), SQL("t.phone_sanitized")
+            return 'phone_sanitized'
         partner_fields = Model._mail_get_partner_fields() if hasattr(Model, '_mail_get_partner_fields') else []
         partner_field = next((name for name in partner_fields if Model._fields[name].store
                               and Model._fields[name].type == 'many2one'), None)
-        if not partner_field:
+        return f'{partner_field}.phone_sanitized' if partner_field else None
+
+    def _sms_connector_number_sql(self, Model):
+        """(FROM clause aliasing the recipients ``t``, E.164 number expression), or None."""
+        path = self._sms_connector_number_field(Model)
+        if not path:
             return None
-        return (SQL("%s t JOIN res_partner p ON p.id = t.%s", table, SQL.identifier(partner_field)),
+        table = SQL.identifier(Model._table)
+        if path == 'phone_sanitized':
+            return SQL("%s t", table), SQL("t.phone_sanitized")
+        return (SQL("%s t JOIN res_partner p ON p.id = t.%s", table, SQL.identifier(path.split('.')[0])),
                 SQL("p.phone_sanitized"))
 
     def _sms_connector_numbers_by_country(self):
@@ -262,6 +266,13 @@ class MailingMailing(models.Model):
                 'sms_connector_actual_cost': total, 'sms_connector_actual_currency_id': currency,
                 'sms_connector_actual_cost_detail': mailing._sms_connector_cost_detail(costs[mailing.id]),
             })
+
+    def action_sms_connector_view_log(self):
+        """This mailing's SMS in SMS Activity: sent, failed and skipped recipients, each with its reason."""
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('sms_connector.sms_message_action')
+        action.update(domain=[('mailing_id', '=', self.id)], name=_("SMS Activity: %(mailing)s", mailing=self.subject))
+        return action
 
     def _sms_connector_cost_detail(self, costs):
         """The costs per currency, saying when the total is a conversion."""
@@ -451,17 +462,10 @@ class MailingMailing(models.Model):
         """Recipients without a usable (sanitized) number, counted in SQL; 0 when the model has none stored."""
         self.ensure_one()
         Model = self.env[self.mailing_model_real]
-        field = Model._fields.get('phone_sanitized')
-        if field and field.store:
-            number_path = 'phone_sanitized'
-        else:
-            partner_fields = Model._mail_get_partner_fields() if hasattr(Model, '_mail_get_partner_fields') else []
-            partner_field = next((name for name in partner_fields if Model._fields[name].store
-                                  and Model._fields[name].type == 'many2one'), None)
-            if not partner_field:
-                return 0
-            number_path = f'{partner_field}.phone_sanitized'
-        return Model.search_count(Domain.AND([self._get_recipients_domain(), [(number_path, '=', False)]]))
+        path = self._sms_connector_number_field(Model)
+        if not path:
+            return 0
+        return Model.search_count(Domain.AND([self._get_recipients_domain(), [(path, '=', False)]]))
 
     def action_put_in_queue(self):
         self._sms_connector_check_tested()
