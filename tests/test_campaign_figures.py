@@ -53,7 +53,7 @@ class TestCampaignFigures(FakeProviderCase):
         mailing.action_put_in_queue()
         mailing.sudo().action_send_sms()  # the mass mailing cron (it commits, so called directly)
         self.env.flush_all()
-        self.env['sms.sms'].sudo()._sms_connector_process()
+        self.env['sms.send.engine'].sudo()._process()
         self.env.invalidate_all()
 
     def log(self, mailing, **domain):
@@ -292,7 +292,7 @@ class TestCampaignFigures(FakeProviderCase):
         self.assertEqual(fr_log.state, 'sent')
         self.assertEqual(fr_log.currency_id, eur, "Octopush reported the cost in EUR (engine's bulk update)")
         self.assertGreater(fr_log.cost, 0)
-        self.env['sms.message'].sudo()._apply_status_reports(self.twilio, [
+        self.env['sms.send.engine'].sudo()._apply_reports(self.twilio, [
             StatusReport(us_log.provider_message_id, 'delivered', cost=0.0079, currency='USD')])
         self.assertEqual((us_log.cost, us_log.currency_id), (0.0079, usd))
         self.assertAlmostEqual(fr_log.cost_company, fr_log.cost * 2, msg="converted with Odoo's rates")

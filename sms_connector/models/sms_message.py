@@ -123,6 +123,13 @@ class SmsMessage(models.Model):
             for message in messages:
                 message.cost_company = (message.cost or 0.0) * rate
 
+    @api.model
+    def _costs_written(self, uuids):
+        """The send engine writes costs in SQL: recompute their currency and company-currency amount."""
+        if uuids:
+            self.sudo().search([('sms_uuid', 'in', list(uuids))]).modified(
+                ['cost', 'cost_currency', 'gateway_id', 'sent_date'])
+
     @api.depends('res_model', 'res_id')
     def _compute_record_name(self):
         for message in self:
