@@ -506,7 +506,8 @@ class SmsSendEngine(models.AbstractModel):
         self._sql(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
         moved_uuids |= set(uuids) - {row[0] for row in self.env.cr.fetchall()}
         self.env['sms.message'].invalidate_model()
-        self.env['sms.message']._costs_written(moved_uuids)
+        if any(row.get('cost') is not None for row in rows.values()):
+            self.env['sms.message']._costs_written(moved_uuids)
         moved = sms_records.filtered(lambda sms: sms.uuid in moved_uuids)
         if len(moved) != len(sms_records):
             _logger.warning("SMS engine: %d SMS could not become %s (their state changed meanwhile)",
