@@ -363,7 +363,7 @@ class MailingMailing(models.Model):
         if self.mailing_type != 'sms':
             raise UserError(_("Only SMS mailings can be tested this way."))
         icp = self.env['ir.config_parameter'].sudo()
-        max_length = int(icp.get_param('sms_connector.campaign_max_length', DEFAULT_MAX_LENGTH))
+        forced_max_length = int(icp.get_param('sms_connector.campaign_max_length', 0) or 0)
         marketing = self.sms_connector_purpose != 'transactional'
         block_invalid = self.sms_connector_invalid_numbers == 'block'
         records = self.env[self.mailing_model_real].browse(self._get_recipients())
@@ -389,6 +389,9 @@ class MailingMailing(models.Model):
                 gateway_by_country[country_code] = self.env['sms.gateway']._for_destination(
                     self.env.company, country_code)
             gateway = gateway_by_country[country_code]
+            capabilities = gateway._capabilities() if gateway else None
+            max_length = forced_max_length or (
+                capabilities.campaign_max_length or capabilities.max_text_length if capabilities else DEFAULT_MAX_LENGTH)
             result = check_recipient(body, vals['number'], max_length=max_length, marketing=marketing,
                                      stop_mention=gateway.opt_out_mention if gateway else '', normalized=normalized)
             if result.errors:
@@ -402,7 +405,7 @@ class MailingMailing(models.Model):
                              result.number, record.display_name, ref, body))
             else:
                 rows.append(('ok', '', result.number, record.display_name, ref, body))
-            if gateway and gateway.provider == 'octopush':
+            if capabilities and capabilities.simulation:
                 to_simulate.setdefault(gateway, []).append(OutboundSms(
                     key=str(uuid.uuid4()), number=result.number, body=body,
                     purpose='marketing' if marketing else 'transactional', sender=self.sms_connector_sender or ''))

@@ -158,6 +158,11 @@ class SmsGateway(models.Model):
                 return line.price
         return self.price_per_segment
 
+    def _capabilities(self):
+        """What this gateway's provider adapter can do (simulation, lengths, lookups...)."""
+        self.ensure_one()
+        return get_provider_class(self.provider).capabilities
+
     def _failover_for(self, sms):
         """The next active gateway of ``sms``'s company serving its destination, after this one."""
         self.ensure_one()

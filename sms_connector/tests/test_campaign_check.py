@@ -24,8 +24,8 @@ class TestCampaignCheck(BaseCase):
 
     def test_errors(self):
         self.assertEqual(codes(check_recipient("  ", '+14155552671')), ['empty'])
-        self.assertEqual(codes(check_recipient("a" * 490, '+14155552671')), ['too_long'])
-        self.assertEqual(codes(check_recipient("a" * 489, '+14155552671')), [])
+        self.assertEqual(codes(check_recipient("a" * 490, '+14155552671', max_length=489)), ['too_long'])
+        self.assertEqual(codes(check_recipient("a" * 489, '+14155552671', max_length=489)), [])
         self.assertEqual(codes(check_recipient("Hi", '')), ['no_number'])
         self.assertEqual(codes(check_recipient("Hi", '0612345678')), ['invalid_number'], "national without country")
         self.assertEqual(codes(check_recipient("Hi", '+33612345678', stop_mention=STOP)), ['stop_missing'])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .phone import normalize_number
 
-DEFAULT_MAX_LENGTH = 489  # Octopush's limit for a campaign text
+DEFAULT_MAX_LENGTH = 1600  # longest concatenated SMS providers commonly accept; adapters declare theirs
 STOP_MENTION_COUNTRIES = frozenset({'FR'})
 REPORT_HEADER = ('status', 'detail', 'number', 'name', 'record', 'sms')
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
