@@ -16,7 +16,6 @@ from . import sms_sms_options
 from . import sms_template
 from . import res_company
 from . import mailing_mailing
-from . import mailing_mailing_campaign
 from . import sms_message_source_mixin
 from . import res_partner
 from . import crm_lead
