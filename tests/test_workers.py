@@ -30,11 +30,6 @@ SID, TOKEN = 'AC' + 'c' * 32, 'workers-token'
 LOGIN, KEY = 'workers@example.com', 'workers-key'
 
 
-def _count_faults(n):
-    if stats:
-        stats.record('faults_injected', n)
-
-
 @pytest.fixture(scope='module')
 def odoo_conf(request):
     conf = request.config.getoption('--odoo-config', default=None) or os.environ.get('SMS_CONNECTOR_ODOO_CONF')
@@ -68,8 +63,9 @@ def fake():
     server.expected_numbers = ()  # set by assert_each_once: what had to reach the provider
     with server:
         yield server
-        if stats:  # counted at the provider, failed scenarios included
+        if stats:  # counted at the provider, failed scenarios included; the faults it applied
             stats.record_delivery(delivered_numbers(server), server.expected_numbers)
+            stats.record('faults_injected', sum(1 for request in server.requests_log if request['fault']))
 
 
 def worker(odoo_conf, db, *args, check=True):
@@ -158,7 +154,6 @@ def test_provider_down_then_back(odoo_conf, worker_db, fake):
     for kind, count in faults.items():
         fake.inject_faults(kind, count=count, retry_after=0)
     fake.inject_faults('stall', count=2, seconds=2.5)
-    _count_faults(sum(faults.values()) + 2)
     run(odoo_conf, worker_db, 'process')
     report = run(odoo_conf, worker_db, 'report')
     received = collections.Counter(delivered_numbers(fake))
@@ -189,7 +184,6 @@ def test_failed_lookups_after_a_crash_never_resend(odoo_conf, worker_db, fake):
         f"resent though the look-up failed: {sum(n > 1 for n in received.values())} of 20 went out twice"
     assert set(states) <= {('process', 'sending'), ('process', 'unknown'), ('error', 'unknown')}, \
         f"settled without a successful look-up: {states}"
-    _count_faults(sum(1 for r in fake.requests_log if r['fault']))
     fake.clear_faults()  # the look-ups answer again
     report = run(odoo_conf, worker_db, 'cron')
     assert_each_once(fake, report, 20)
