@@ -66,6 +66,16 @@ def process(registry, args):
         def crash(self, results):
             os._exit(CRASH_EXIT_CODE)  # the provider accepted, our commit never happens
         registry['sms.send.engine']._record = crash
+    if args.hold_results:
+        apply_results = registry['sms.send.engine']._apply_results
+
+        def hold(self, results):
+            """Keep the results transaction open a while: delivery reports race its commit."""
+            outcome = apply_results(self, results)
+            Path(args.barrier, 'holding').touch()
+            time.sleep(args.hold_results)
+            return outcome
+        registry['sms.send.engine']._apply_results = hold
     with registry.cursor() as cr:
         handled = _env(cr)['sms.send.engine']._process()
     print(json.dumps({'handled': handled}))
@@ -102,7 +112,11 @@ def report(registry, args):
         cr.execute("SELECT number, state, provider_message_id, error_message FROM sms_message ORDER BY id")
         logs = [dict(zip(('number', 'state', 'provider_message_id', 'error_message'), row, strict=True))
                 for row in cr.fetchall()]
-    print(json.dumps({'sms': sms, 'logs': logs}))
+        cr.execute("SELECT provider, id, webhook_token FROM sms_gateway WHERE active")
+        gateways = {provider: {'id': gateway_id, 'token': token} for provider, gateway_id, token in cr.fetchall()}
+        cr.execute("SELECT count(*) FROM sms_delivery_report")
+        parked = cr.fetchone()[0]
+    print(json.dumps({'sms': sms, 'logs': logs, 'gateways': gateways, 'parked_reports': parked}))
 
 
 def main(argv):
@@ -122,6 +136,8 @@ def main(argv):
     p_process.add_argument('--crash-after-send', action='store_true')
     p_process.add_argument('--barrier', help="folder where concurrent workers meet before sending")
     p_process.add_argument('--parties', type=int, default=1)
+    p_process.add_argument('--hold-results', type=float, default=0,
+                           help="seconds the results transaction stays open (touches BARRIER/holding)")
     sub.add_parser('reconcile')
     sub.add_parser('cron')
     sub.add_parser('report')
