@@ -109,9 +109,9 @@ def report(registry, args):
     with registry.cursor() as cr:
         cr.execute("SELECT number, state, failure_type FROM sms_sms ORDER BY id")
         sms = [dict(zip(('number', 'state', 'failure_type'), row, strict=True)) for row in cr.fetchall()]
-        cr.execute("SELECT number, state, provider_message_id, error_message FROM sms_message ORDER BY id")
-        logs = [dict(zip(('number', 'state', 'provider_message_id', 'error_message'), row, strict=True))
-                for row in cr.fetchall()]
+        columns = ('number', 'state', 'provider_message_id', 'error_message', 'cost')
+        cr.execute("SELECT number, state, provider_message_id, error_message, cost FROM sms_message ORDER BY id")
+        logs = [dict(zip(columns, row, strict=True)) for row in cr.fetchall()]
         cr.execute("SELECT provider, id, webhook_token FROM sms_gateway WHERE active")
         gateways = {provider: {'id': gateway_id, 'token': token} for provider, gateway_id, token in cr.fetchall()}
         cr.execute("SELECT count(*) FROM sms_delivery_report")
