@@ -42,10 +42,19 @@ def setup(registry, args):
         icp.set_param('sms_connector.batch_size', args.batch_size)
         icp.set_param('sms_connector.retry_base_seconds', 0)
         icp.set_param('sms_connector.max_attempts', args.max_attempts)
+    add(registry, args)
+
+
+def add(registry, args):
+    """Queue ``--twilio``/``--octopush`` more SMS, numbered from ``--first``."""
+    with registry.cursor() as cr:
+        env = _env(cr)
+        company = env.ref('base.main_company')
+        first = args.first
         vals = [{'number': f'+1415555{i:04d}', 'body': f'Hello US {i}', 'record_company_id': company.id}
-                for i in range(args.twilio)]
+                for i in range(first, first + args.twilio)]
         vals += [{'number': f'+3361{i:07d}', 'body': 'Bonjour', 'record_company_id': company.id}
-                 for i in range(args.octopush)]
+                 for i in range(first, first + args.octopush)]
         env['sms.sms'].create(vals)
 
 
@@ -127,8 +136,11 @@ def main(argv):
     p_setup = sub.add_parser('setup')
     for name in ('fake-url', 'twilio-sid', 'twilio-token', 'octopush-login', 'octopush-key'):
         p_setup.add_argument(f'--{name}', required=True)
-    p_setup.add_argument('--twilio', type=int, default=0)
-    p_setup.add_argument('--octopush', type=int, default=0)
+    p_add = sub.add_parser('add')
+    for p_queue in (p_setup, p_add):
+        p_queue.add_argument('--twilio', type=int, default=0)
+        p_queue.add_argument('--octopush', type=int, default=0)
+        p_queue.add_argument('--first', type=int, default=0)
     p_setup.add_argument('--batch-size', type=int, default=100)
     p_setup.add_argument('--max-attempts', type=int, default=6)
     p_setup.add_argument('--timeout', type=float, default=5.0)
@@ -144,7 +156,8 @@ def main(argv):
     args = parser.parse_args(argv)
     odoo.tools.config.parse_config(['-c', args.conf, '-d', args.db, '--log-level=warn'])
     registry = Registry(args.db)
-    commands = {'setup': setup, 'process': process, 'reconcile': reconcile, 'cron': cron, 'report': report}
+    commands = {'setup': setup, 'add': add, 'process': process, 'reconcile': reconcile, 'cron': cron,
+                'report': report}
     commands[args.command](registry, args)
 
 
