@@ -287,7 +287,7 @@ class TestParkedDeliveryReports(LifecycleCase):
     def test_report_before_the_result_applied_when_the_result_commits(self):
         """Also needs 10.9: the outcome is settled by the cron's second look-up."""
         # no answer in time: the outcome is unknown; the provider accepts the SMS after the stall
-        self.inject('stall', seconds=1.5)
+        self.inject('stall', seconds=3)
         sms = self.queue('+14155550341', "Late")
         log = self.log(sms)
         self.assertNotEqual(log.state, 'sent')
@@ -369,7 +369,7 @@ class TestToCheck(LifecycleCase):
 
     def to_check(self, number, accepted):
         """An SMS whose outcome is unknown: no answer in time, then found or not at the provider."""
-        self.inject('stall' if accepted else 'drop_before_accept', seconds=1.5)
+        self.inject('stall' if accepted else 'drop_before_accept', seconds=3)
         sms = self.queue(number, "Check me")
         log = self.log(sms)
         self.assertEqual(log.state, 'unknown', log.error_message)
@@ -479,7 +479,7 @@ class TestFailover(LifecycleCase):
 
     def test_never_for_an_sms_the_first_may_have_accepted(self):
         for kind, number in (('drop_after_accept', '+14155550383'), ('stall', '+14155550384')):
-            self.inject(kind, seconds=1.5)
+            self.inject(kind, seconds=3)
             posts = len([r for r in self.fake.requests_log if r['method'] == 'POST'])
             sms = self.queue(number, "Maybe accepted")
             self.wait_for_posts(posts + 1)

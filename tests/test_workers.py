@@ -7,15 +7,18 @@ import collections
 import configparser
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
 import pytest
+import requests
 
 from .addons import addon_names
-from .fake_providers import FakeProviderServer
+from .fake_providers import FakeProviderServer, twilio_signature
 from .workers.sms_worker import CRASH_EXIT_CODE
 
 try:
@@ -28,11 +31,6 @@ ODOO_SRC = os.environ.get('ODOO_SRC', '/opt/odoo')
 ADDONS = ','.join(addon_names())
 SID, TOKEN = 'AC' + 'c' * 32, 'workers-token'
 LOGIN, KEY = 'workers@example.com', 'workers-key'
-
-
-def _count_faults(n):
-    if stats:
-        stats.record('faults_injected', n)
 
 
 @pytest.fixture(scope='module')
@@ -68,8 +66,9 @@ def fake():
     server.expected_numbers = ()  # set by assert_each_once: what had to reach the provider
     with server:
         yield server
-        if stats:  # counted at the provider, failed scenarios included
+        if stats:  # counted at the provider, failed scenarios included; the faults it applied
             stats.record_delivery(delivered_numbers(server), server.expected_numbers)
+            stats.record('faults_injected', sum(1 for request in server.requests_log if request['fault']))
 
 
 def worker(odoo_conf, db, *args, check=True):
@@ -158,7 +157,6 @@ def test_provider_down_then_back(odoo_conf, worker_db, fake):
     for kind, count in faults.items():
         fake.inject_faults(kind, count=count, retry_after=0)
     fake.inject_faults('stall', count=2, seconds=2.5)
-    _count_faults(sum(faults.values()) + 2)
     run(odoo_conf, worker_db, 'process')
     report = run(odoo_conf, worker_db, 'report')
     received = collections.Counter(delivered_numbers(fake))
@@ -189,7 +187,6 @@ def test_failed_lookups_after_a_crash_never_resend(odoo_conf, worker_db, fake):
         f"resent though the look-up failed: {sum(n > 1 for n in received.values())} of 20 went out twice"
     assert set(states) <= {('process', 'sending'), ('process', 'unknown'), ('error', 'unknown')}, \
         f"settled without a successful look-up: {states}"
-    _count_faults(sum(1 for r in fake.requests_log if r['fault']))
     fake.clear_faults()  # the look-ups answer again
     report = run(odoo_conf, worker_db, 'cron')
     assert_each_once(fake, report, 20)
@@ -209,3 +206,89 @@ def test_gateway_limit_holds_across_processes(odoo_conf, worker_db, fake, tmp_pa
     assert sum(1 for h in handled if h) >= 2, f"the workers should share the queue: {handled}"
     assert_each_once(fake, run(odoo_conf, worker_db, 'report'), 200)
     assert fake.max_in_flight <= 8, f"{fake.max_in_flight} requests in flight, the gateway allows 8"
+
+
+@pytest.fixture
+def odoo_http(odoo_conf, worker_db):
+    """An Odoo HTTP server on the workers' database: the provider's webhooks reach it while workers send."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ODOO_SRC, os.environ.get('PYTHONPATH')])))
+    server = subprocess.Popen(
+        [sys.executable, f'{ODOO_SRC}/odoo-bin', '-c', odoo_conf, '-d', worker_db, f'--db-filter=^{worker_db}$',
+         f'--http-port={port}', '--max-cron-threads=0', '--log-level=warn'],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    session = requests.Session()
+    session.trust_env = False
+    url = f'http://127.0.0.1:{port}'
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if session.get(f'{url}/web/health', timeout=10).ok:
+                break
+        except requests.exceptions.RequestException:  # not listening yet, or busy starting
+            pass
+        assert server.poll() is None and time.monotonic() < deadline, "Odoo did not start"
+        time.sleep(0.5)
+    try:
+        yield url, session
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        session.close()
+
+
+def test_reports_racing_the_results_commit_are_applied_when_it_commits(odoo_conf, worker_db, fake, odoo_http, tmp_path):
+    """10.5: a report that came while the results transaction was open is parked, then applied at its commit."""
+    url, session = odoo_http
+    setup_queue(odoo_conf, worker_db, fake, twilio=5)
+    gateway = run(odoo_conf, worker_db, 'report')['gateways']['twilio']
+    path = f"/sms_connector/status/{gateway['id']}/{gateway['token']}"
+
+    def post_report(sid, status):
+        params = {'MessageSid': sid, 'MessageStatus': status, 'AccountSid': SID}
+        signature = twilio_signature(TOKEN, url + path, params)
+        return session.post(url + path, data=params, headers={'X-Twilio-Signature': signature}, timeout=60)
+
+    assert post_report('SM' + '0' * 32, 'sent').status_code == 200  # loads the registry before the race
+    sender = worker(odoo_conf, worker_db, 'process', '--hold-results', '6', '--barrier', str(tmp_path), check=False)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / 'holding').exists():
+        assert sender.poll() is None and time.monotonic() < deadline, sender.communicate()[1][-3000:]
+        time.sleep(0.05)
+    for message in fake.twilio_messages:  # while our results are not committed yet
+        assert post_report(message['sid'], 'delivered').status_code == 200
+    _out, err = sender.communicate(timeout=120)
+    assert sender.returncode == 0, err[-3000:]
+    report = run(odoo_conf, worker_db, 'report')  # no cron run in between
+    assert_each_once(fake, report, 5)
+    states = collections.Counter(log['state'] for log in report['logs'])
+    assert states == {'delivered': 5}, f"reports parked and not applied at the commit: {states}"
+    assert report['parked_reports'] == 1, "only the report of an SMS that does not exist stays parked"
+
+
+def test_octopush_crash_recovery_keeps_delivery_reports_and_cost(odoo_conf, worker_db, fake, odoo_http):
+    """10.6: SMS recovered through Octopush's duplicate answer (code 120) still get their reports and cost."""
+    url, session = odoo_http
+    setup_queue(odoo_conf, worker_db, fake, octopush=10)
+    run(odoo_conf, worker_db, 'process')  # the gateway's history: what its SMS cost
+    run(odoo_conf, worker_db, 'add', '--octopush', '30', '--first', '100')
+    run(odoo_conf, worker_db, 'process', '--crash-after-send', expect=CRASH_EXIT_CODE)
+    request = fake.octopush_requests[-1]
+    for _run in range(2):  # reconciled, then the same request again: answered 409, code 120
+        report = run(odoo_conf, worker_db, 'cron')
+    assert [r['status'] for r in fake.requests_log] == [201, 201, 409]
+    gateway = report['gateways']['octopush']
+    path = f"/sms_connector/status/{gateway['id']}/{gateway['token']}"
+    for recipient in request['payload']['recipients']:  # what Octopush posts for each recipient
+        body = {'message_id': request['sms_ticket'], 'number': recipient['phone_number'], 'status': 'DELIVERED',
+                'delivery_date': '2026-11-21 10:00:00', 'channel': 'sms_premium'}
+        assert session.post(url + path, json=body, timeout=60).status_code == 200
+    report = run(odoo_conf, worker_db, 'report')
+    assert_each_once(fake, report, 40)
+    recovered = {r['phone_number'] for r in request['payload']['recipients']}
+    logs = [log for log in report['logs'] if log['number'] in recovered]
+    states = collections.Counter(log['state'] for log in logs)
+    assert states == {'delivered': 30}, f"recovered SMS without delivery tracking: {states}"
+    assert all(log['cost'] for log in logs), "recovered SMS without a cost"

@@ -42,10 +42,19 @@ def setup(registry, args):
         icp.set_param('sms_connector.batch_size', args.batch_size)
         icp.set_param('sms_connector.retry_base_seconds', 0)
         icp.set_param('sms_connector.max_attempts', args.max_attempts)
+    add(registry, args)
+
+
+def add(registry, args):
+    """Queue ``--twilio``/``--octopush`` more SMS, numbered from ``--first``."""
+    with registry.cursor() as cr:
+        env = _env(cr)
+        company = env.ref('base.main_company')
+        first = args.first
         vals = [{'number': f'+1415555{i:04d}', 'body': f'Hello US {i}', 'record_company_id': company.id}
-                for i in range(args.twilio)]
+                for i in range(first, first + args.twilio)]
         vals += [{'number': f'+3361{i:07d}', 'body': 'Bonjour', 'record_company_id': company.id}
-                 for i in range(args.octopush)]
+                 for i in range(first, first + args.octopush)]
         env['sms.sms'].create(vals)
 
 
@@ -66,6 +75,16 @@ def process(registry, args):
         def crash(self, results):
             os._exit(CRASH_EXIT_CODE)  # the provider accepted, our commit never happens
         registry['sms.send.engine']._record = crash
+    if args.hold_results:
+        apply_results = registry['sms.send.engine']._apply_results
+
+        def hold(self, results):
+            """Keep the results transaction open a while: delivery reports race its commit."""
+            outcome = apply_results(self, results)
+            Path(args.barrier, 'holding').touch()
+            time.sleep(args.hold_results)
+            return outcome
+        registry['sms.send.engine']._apply_results = hold
     with registry.cursor() as cr:
         handled = _env(cr)['sms.send.engine']._process()
     print(json.dumps({'handled': handled}))
@@ -99,10 +118,14 @@ def report(registry, args):
     with registry.cursor() as cr:
         cr.execute("SELECT number, state, failure_type FROM sms_sms ORDER BY id")
         sms = [dict(zip(('number', 'state', 'failure_type'), row, strict=True)) for row in cr.fetchall()]
-        cr.execute("SELECT number, state, provider_message_id, error_message FROM sms_message ORDER BY id")
-        logs = [dict(zip(('number', 'state', 'provider_message_id', 'error_message'), row, strict=True))
-                for row in cr.fetchall()]
-    print(json.dumps({'sms': sms, 'logs': logs}))
+        columns = ('number', 'state', 'provider_message_id', 'error_message', 'cost')
+        cr.execute("SELECT number, state, provider_message_id, error_message, cost FROM sms_message ORDER BY id")
+        logs = [dict(zip(columns, row, strict=True)) for row in cr.fetchall()]
+        cr.execute("SELECT provider, id, webhook_token FROM sms_gateway WHERE active")
+        gateways = {provider: {'id': gateway_id, 'token': token} for provider, gateway_id, token in cr.fetchall()}
+        cr.execute("SELECT count(*) FROM sms_delivery_report")
+        parked = cr.fetchone()[0]
+    print(json.dumps({'sms': sms, 'logs': logs, 'gateways': gateways, 'parked_reports': parked}))
 
 
 def main(argv):
@@ -113,8 +136,11 @@ def main(argv):
     p_setup = sub.add_parser('setup')
     for name in ('fake-url', 'twilio-sid', 'twilio-token', 'octopush-login', 'octopush-key'):
         p_setup.add_argument(f'--{name}', required=True)
-    p_setup.add_argument('--twilio', type=int, default=0)
-    p_setup.add_argument('--octopush', type=int, default=0)
+    p_add = sub.add_parser('add')
+    for p_queue in (p_setup, p_add):
+        p_queue.add_argument('--twilio', type=int, default=0)
+        p_queue.add_argument('--octopush', type=int, default=0)
+        p_queue.add_argument('--first', type=int, default=0)
     p_setup.add_argument('--batch-size', type=int, default=100)
     p_setup.add_argument('--max-attempts', type=int, default=6)
     p_setup.add_argument('--timeout', type=float, default=5.0)
@@ -122,13 +148,16 @@ def main(argv):
     p_process.add_argument('--crash-after-send', action='store_true')
     p_process.add_argument('--barrier', help="folder where concurrent workers meet before sending")
     p_process.add_argument('--parties', type=int, default=1)
+    p_process.add_argument('--hold-results', type=float, default=0,
+                           help="seconds the results transaction stays open (touches BARRIER/holding)")
     sub.add_parser('reconcile')
     sub.add_parser('cron')
     sub.add_parser('report')
     args = parser.parse_args(argv)
     odoo.tools.config.parse_config(['-c', args.conf, '-d', args.db, '--log-level=warn'])
     registry = Registry(args.db)
-    commands = {'setup': setup, 'process': process, 'reconcile': reconcile, 'cron': cron, 'report': report}
+    commands = {'setup': setup, 'add': add, 'process': process, 'reconcile': reconcile, 'cron': cron,
+                'report': report}
     commands[args.command](registry, args)
 
 
