@@ -31,6 +31,11 @@ class AccessCase(FakeProviderCase):
             {'group_sms_connector_user_triage': allow}).execute()
         self.env.invalidate_all()
 
+    def send_queued(self):
+        """Send what requests made over HTTP queued (their after-commit hooks ran on their own cursor)."""
+        self.env['sms.sms'].sudo().search([('state', '=', 'outgoing')]).send()
+        self.run_postcommit()
+
     def rpc(self, user, model, method, *args, **kwargs):
         """``/web/dataset/call_kw`` as ``user`` (password = login); the error's class name on failure."""
         self.authenticate(user.login, user.login)
