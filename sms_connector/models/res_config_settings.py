@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 
 class ResConfigSettings(models.TransientModel):
@@ -29,13 +30,22 @@ class ResConfigSettings(models.TransientModel):
 
     @api.model
     def get_values(self):
+        """Public, hence callable over RPC by anyone: settings (API keys of other apps included) are
+        for administrators, as ``execute`` already enforces for writing them."""
+        if not self.env.is_admin():
+            raise AccessError(_("Only administrators can read the settings"))
         res = super().get_values()
         sms_user = self.env.ref('sms_connector.group_sms_user')
         res['sms_connector_restrict_sending'] = sms_user not in self.env.ref('base.group_user').all_implied_ids
         return res
 
     def set_values(self):
-        """Internal users imply "SMS / User" unless sending is restricted to SMS users."""
+        """Internal users imply "SMS / User" unless sending is restricted to SMS users.
+
+        Public, hence callable over RPC on an empty recordset: only administrators change settings.
+        """
+        if not self.env.is_admin():
+            raise AccessError(_("Only administrators can change the settings"))
         super().set_values()
         employees = self.env.ref('base.group_user').sudo()
         sms_user = self.env.ref('sms_connector.group_sms_user').sudo()
