@@ -2,6 +2,7 @@
 visibility rule for every access path (issue 11 "Also"), retry (14.3), company isolation (11.8),
 inbound text never becomes HTML (11.4)."""
 import secrets
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.exceptions import AccessError
@@ -10,6 +11,7 @@ from odoo.tests.common import JsonRpcException
 from odoo.tools import SQL
 
 from odoo.addons.sms_connector.models.sms_message import LOGGED_MODELS_SQL
+from odoo.addons.sms_connector.providers.base import Balance
 
 from .access_common import AccessCase
 from .common import TWILIO_SID, TWILIO_SID_B, TWILIO_TOKEN, TWILIO_TOKEN_B
@@ -183,5 +185,17 @@ class TestInboxAccess(AccessCase):
         post = customer.message_ids.filtered(lambda m: m.message_type == 'sms')
         self.assertNotIn('<img', str(post.body))
         mails = self.env['mail.mail'].search([('body_html', 'like', 'tracker.example')])
+        self.assertIn(responsible.partner_id, mails.recipient_ids, "the responsible user is e-mailed the reply")
         for mail in mails:
             self.assertNotIn('<img src="https://tracker.example', mail.body_html)
+
+    def test_provider_text_escaped_in_low_credit_activity(self):
+        """The low-credit to-do quotes the provider's answer: text, never HTML."""
+        self.octopush.action_archive()
+        self.env['ir.config_parameter'].set_param('sms_connector.low_credit_threshold', 50)
+        provider_class = type(self.twilio._get_provider())
+        with patch.object(provider_class, 'balance', return_value=Balance(1.0, '<img src="https://tracker.example/c.gif">')):
+            self.env['sms.gateway']._cron_check_low_credit()
+        notes = ' '.join(str(note) for note in self.twilio.activity_ids.mapped('note'))
+        self.assertIn('&lt;img', notes)
+        self.assertNotIn('<img', notes)
