@@ -55,9 +55,8 @@ class TestSendingRight(AccessCase):
             lead.with_user(self.salesman).message_post(
                 body="Sneaky", message_type='sms', sms_numbers=['+14155550183'])
         with self.assertRaisesRegex(AccessError, 'SMS / User'):
-            lead.with_user(self.salesman)._message_sms("Sneaky too", sms_numbers=['+14155550184'])
-        with self.assertRaisesRegex(AccessError, 'SMS / User'):
-            lead.with_user(self.salesman)._message_sms("To the customer")  # the record's own number
+            lead.with_user(self.salesman).message_notify(
+                body="Notify", partner_ids=self.customer.ids, sms_numbers=['+14155550184'])
         with self.assertRaises(AccessError):
             self.env['sms.sms'].with_user(self.salesman).create({'number': '+14155550185', 'body': 'x'})
         mass = self.env['sms.composer'].with_user(self.salesman).with_context(
@@ -69,7 +68,10 @@ class TestSendingRight(AccessCase):
                          sms_numbers=['+14155550186'])
         self.assertIsInstance(error, JsonRpcException)
         self.assertEqual(str(error), 'odoo.exceptions.AccessError')
-        self.run_postcommit()
+        error = self.rpc(self.salesman, 'crm.lead', 'message_notify', [lead.id], body="RPC notify",
+                         partner_ids=self.customer.ids, sms_numbers=['+14155550186'])
+        self.assertEqual(str(error), 'odoo.exceptions.AccessError')
+        self.send_queued()
         self.assertFalse(self.fake.twilio_messages, "nothing left")
         self.assertFalse(self.env['sms.sms'].search([('number', 'like', '+1415555018')]))
 
@@ -98,6 +100,15 @@ class TestSendingRight(AccessCase):
         action.with_user(self.salesman).sudo().with_context(active_model='crm.lead', active_id=lead.id).run()
         self.run_postcommit()
         self.assertEqual([m['body'] for m in self.sent_to('+14155550190')], ['Automated hello'])
+
+    def test_restricted_apps_automatic_sms_still_leave(self):
+        """Apps text customers by themselves through _message_sms (stock_sms on a validated delivery,
+        project_sms on a stage change) whoever clicks: private, so no caller can reach it over RPC."""
+        self.restrict_sending()
+        lead = self.lead_of(self.salesman, '+14155550192')
+        lead.with_user(self.salesman)._message_sms("Your delivery is on its way")
+        self.run_postcommit()
+        self.assertEqual([m['body'] for m in self.sent_to('+14155550192')], ["Your delivery is on its way"])
 
     def test_setting_toggles_back(self):
         self.restrict_sending()
