@@ -66,7 +66,9 @@ class TestPrivilegedContextKeys(AccessCase):
         sms = self.env['sms.sms'].sudo().search([('number', '=', '+14155550203')])
         self.assertEqual(len(sms), 1)
         self.assertFalse(sms.sms_connector_opt_out_confirmed, "only the composer's \"Send anyway\" confirms")
-        self.assertTrue(self.twilio._skips_opted_out('transactional', sms.sms_connector_opt_out_confirmed))
+        self.send_queued()
+        self.assertFalse([m for m in self.fake.twilio_messages if m['to'] == '+14155550203'], "skipped, as the gateway says")
+        self.assertEqual(self.env['sms.message'].search([('number', '=', '+14155550203')]).state, 'opted_out')
 
     def test_match_rule_from_context_is_ignored(self):
         """A caller-chosen match rule must not decide whether filing an SMS schedules activities."""
