@@ -19,10 +19,13 @@ ADDONS = ('sms_connector', 'sms_connector_twilio', 'sms_connector_octopush')
 ALLOWED = {
     'action_view_sms_messages': "returns the SMS log action; the list it opens applies sms.message's rules",
     'action_sms_connector_open_gateways': "returns the gateways action; the list applies sms.gateway's ACL",
+    'action_reschedule': "sms.message: returns the reschedule wizard action; the wizard (SMS users only) lets "
+                         "the author or a manager move the SMS",
 }
 # Arguments a method needs; the others are called without any.
 ARGS = {
     ('sms.sms', 'create'): lambda case: ([{'number': '+14155550299', 'body': 'by RPC'}],),
+    ('base.automation', 'write'): lambda case: ({'active': True},),
 }
 
 
@@ -78,6 +81,10 @@ class TestPublicMethods(AccessCase):
             'sms.message': inbound,
             'sms.sms': env['sms.sms'].create({'number': '+14155550294', 'body': 'queued', 'state': 'outgoing'}),
             'sms.template': template,
+            'sms.message.reschedule': env['sms.message.reschedule'].create({
+                'message_ids': failed.ids, 'scheduled_date': fields.Datetime.add(fields.Datetime.now(), days=1)}),
+            'base.automation': env['base.automation'].with_context(active_test=False).search(
+                [('sms_connector_sms_only', '=', True)], limit=1),
         }
         cls.special_records = {('sms.message', 'action_retry'): failed}
 
@@ -96,6 +103,7 @@ class TestPublicMethods(AccessCase):
             'leads': env['crm.lead'].sudo().search_count([]),
             'templates': env['sms.template'].sudo().search_read([], ['state']),
             'mailings': env['mailing.mailing'].sudo().search_read([], ['state', 'sms_connector_test_date']),
+            'automations': env['base.automation'].sudo().with_context(active_test=False).search_read([], ['active']),
         }
 
     def record_for(self, user, model, method):
@@ -127,6 +135,8 @@ class TestPublicMethods(AccessCase):
             self.assertIn(expected, methods)
         self.assertEqual({model for model, _method in methods} - set(self.records), set(),
                          "every model with public methods has a record to call them on")
+        self.assertEqual([model for model, record in self.records.items() if not record],
+                         ['res.config.settings'], "settings are called on an empty recordset, as over RPC")
 
     def test_portal_and_employee_without_sms_rights_are_refused(self):
         self.restrict_sending()
