@@ -20,6 +20,7 @@
     'external_dependencies': {'python': ['phonenumbers']},
     'data': [
         'security/sms_connector_groups.xml',
+        'security/sms_connector_default_groups.xml',
         'security/ir.model.access.csv',
         'security/sms_connector_rules.xml',
         'views/sms_gateway_views.xml',

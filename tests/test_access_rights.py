@@ -40,7 +40,8 @@ class TestAccessRights(FakeProviderCase):
             self.twilio.with_user(self.sms_manager).read(['secret'])
         with self.assertRaises(AccessError):
             self.twilio.with_user(self.sms_manager).read(['webhook_token'])
-        # employees without the SMS rights, portal and public users see nothing
+        # employees without the SMS rights ("Only SMS users may send SMS"), portal and public users see nothing
+        self.env['res.config.settings'].create({'sms_connector_restrict_sending': True}).execute()
         for user in (self.employee, self.portal, self.public):
             for model in ('sms.gateway', 'sms.message', 'sms.delivery.report', 'sms.gateway.sender'):
                 with self.assertRaises(AccessError, msg=f"{user.login} on {model}"):

@@ -25,3 +25,5 @@ from . import res_config_settings
 from . import ir_actions_server
 from . import sms_send_engine
 from . import base_automation
+from . import res_users
+from . import mail_thread

@@ -1,6 +1,7 @@
 from odoo import fields, models
 
 from ..tools.short_links import shorten_sms_links
+from ..tools.trusted_context import Trusted
 
 
 class IrActionsServer(models.Model):
@@ -47,8 +48,8 @@ class IrActionsServer(models.Model):
         bodies = shorten_sms_links(self.env, rendered)
         recipient = self.sms_connector_recipient or template.sms_connector_recipient or 'record'
         options = {
-            'sms_connector_purpose': self.sms_connector_message_type or template.message_type or 'transactional',
-            'sms_connector_custom_sender': template.sender or False,
+            'sms_connector_purpose': Trusted(self.sms_connector_message_type or template.message_type or 'transactional'),
+            'sms_connector_custom_sender': Trusted(template.sender or False),
         }
         to_send = self.env['sms.sms'].sudo()
         for record in records:

@@ -2,7 +2,7 @@ import secrets
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools.urls import urljoin as url_join
 
 from ..providers import GatewayConfig, ProviderError, get_provider_class
@@ -89,7 +89,13 @@ class SmsGateway(models.Model):
         return url_join(self.get_base_url(), f'/sms_connector/{kind}/{self.id}/{self.sudo().webhook_token}')
 
     def action_regenerate_webhook_token(self):
-        """Invalidate URLs that leaked; they must be pasted again in the provider's console."""
+        """Invalidate URLs that leaked; they must be pasted again in the provider's console.
+
+        The token is readable by administrators only: only they may change it (and read the new URLs).
+        """
+        if not self.env.is_system():
+            raise AccessError(_("Only administrators may regenerate the webhook URLs of an SMS gateway."))
+        self.check_access('write')
         for gateway in self:
             gateway.sudo().webhook_token = secrets.token_urlsafe(24)
 
@@ -178,6 +184,7 @@ class SmsGateway(models.Model):
     def action_test_connection(self):
         """Tell the admin at once whether the provider answers and accepts the credentials."""
         self.ensure_one()
+        self.check_access('write')  # calls the provider with the credentials: gateway managers only
         try:
             message = self._get_provider().check()
         except ProviderError as exc:
@@ -187,6 +194,7 @@ class SmsGateway(models.Model):
     def action_check_balance(self):
         """Show the remaining credit so the admin can top up before sending fails."""
         self.ensure_one()
+        self.check_access('write')  # calls the provider with the credentials: gateway managers only
         try:
             balance = self._get_provider().balance()
         except ProviderError as exc:

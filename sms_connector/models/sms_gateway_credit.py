@@ -1,6 +1,7 @@
 import logging
 
 from odoo import _, api, models
+from odoo.tools import plaintext2html
 
 from ..providers import ProviderError
 
@@ -41,5 +42,6 @@ class SmsGateway(models.Model):
             self.activity_schedule(
                 activity_type_id=todo.id, user_id=user.id,
                 summary=_("Low SMS credit on %(gateway)s", gateway=self.name),
-                note=_("%(amount)s %(currency)s left (alert below %(threshold)s): top up the provider account.",
-                       amount=balance.amount, currency=balance.currency or '', threshold=threshold))
+                note=plaintext2html(_(  # the currency comes from the provider's answer: text, never HTML
+                    "%(amount)s %(currency)s left (alert below %(threshold)s): top up the provider account.",
+                    amount=balance.amount, currency=balance.currency or '', threshold=threshold)))

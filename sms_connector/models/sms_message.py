@@ -5,13 +5,26 @@ import psycopg2.errors
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.tools import SQL, plaintext2html
 
 from ..engine.lifecycle import State
 from ..tools.phone import normalize_number
 from ..tools.segments import count_segments
+from ..tools.trusted_context import Trusted, trusted_value
 
 _logger = logging.getLogger(__name__)
+
+# Distinct document models of the log: one index probe per model (a "loose index scan") instead of
+# reading the whole res_model index or table; run on every search of an SMS user.
+LOGGED_MODELS_SQL = SQL("""
+    WITH RECURSIVE models(name) AS (
+        (SELECT res_model FROM sms_message WHERE res_model IS NOT NULL ORDER BY res_model LIMIT 1)
+        UNION ALL
+        SELECT (SELECT m.res_model FROM sms_message m WHERE m.res_model > models.name ORDER BY m.res_model LIMIT 1)
+          FROM models WHERE models.name IS NOT NULL
+    )
+    SELECT name FROM models WHERE name IS NOT NULL
+""")
 
 
 class SmsMessage(models.Model):
@@ -81,6 +94,10 @@ class SmsMessage(models.Model):
     gateway_number = fields.Char(
         "Our number", readonly=True, help="Number of ours an inbound SMS arrived on: replies are sent from it.")
     received_date = fields.Datetime("Received on", readonly=True)
+    sms_connector_document_readable = fields.Boolean(
+        "Document readable", compute='_compute_sms_connector_document_readable',
+        search='_search_sms_connector_document_readable',
+        help="The current user may read the document this SMS was sent from or filed on (record rules).")
     keyword = fields.Selection(
         [('stop', 'STOP (opt-out)'), ('start', 'START (opt-in)'), ('help', 'HELP')], readonly=True,
         help="Opt-out keyword this inbound SMS was recognised as.")
@@ -89,17 +106,48 @@ class SmsMessage(models.Model):
     # A provider retrying an inbound webhook must not create the reply twice.
     _inbound_unique = models.UniqueIndex("(gateway_id, provider_message_id) WHERE direction = 'inbound'")
 
+    # visibility (record rules in security/sms_connector_rules.xml) ---------------------
+    @api.depends('res_model', 'res_id')
+    @api.depends_context('uid')
+    def _compute_sms_connector_document_readable(self):
+        """As the real user even in sudo: record rules evaluate this field on sudo-ed records."""
+        user_env = self.env(su=False)
+        readable = set()
+        for model, messages in self.grouped('res_model').items():
+            if model and model in user_env and user_env[model].has_access('read'):
+                documents = user_env[model].browse({m.res_id for m in messages if m.res_id}).exists()
+                readable.update((model, res_id) for res_id in documents._filtered_access('read').ids)
+        for message in self:
+            message.sms_connector_document_readable = (message.res_model, message.res_id) in readable
+
+    def _search_sms_connector_document_readable(self, operator, value):
+        """SMS whose document the user may read: one indexed sub-select per model of the log.
+
+        Record rules are applied in sudo: the readable documents are those of the real user.
+        """
+        if operator != 'in' or set(value) != {True}:
+            return NotImplemented
+        user_env = self.env(su=False)
+        conditions = []
+        for model in self._sms_connector_logged_models():
+            if model in user_env and user_env[model].has_access('read'):
+                conditions.append((model, user_env[model]._search([])))
+        if not conditions:
+            return Domain.FALSE
+
+        def to_sql(model, alias, query):
+            return SQL("(%s)", SQL(" OR ").join(
+                SQL("(%s = %s AND %s IN %s)", SQL.identifier(alias, 'res_model'), name,
+                    SQL.identifier(alias, 'res_id'), readable.subselect())
+                for name, readable in conditions))
+
+        return Domain.custom(to_sql=to_sql)
+
     @api.model
-    def _search(self, domain, *args, **kwargs):
-        """SMS users see the SMS of documents they may read (and those they sent); managers all."""
-        if self.env.su or self.env.user.has_group('sms_connector.group_sms_manager'):
-            return super()._search(domain, *args, **kwargs)
-        self.env.cr.execute(SQL("SELECT DISTINCT res_model FROM sms_message WHERE res_model IS NOT NULL"))
-        readable = [('user_id', '=', self.env.uid)]
-        for (model,) in self.env.cr.fetchall():
-            if model in self.env and self.env[model].has_access('read'):
-                readable = Domain.OR([readable, [('res_model', '=', model), ('res_id', 'in', self.env[model]._search([]))]])
-        return super()._search(Domain.AND([domain, readable]), *args, **kwargs)
+    def _sms_connector_logged_models(self):
+        """Distinct ``res_model`` of the log, by a loose index scan (no scan of a large table)."""
+        self.env.cr.execute(LOGGED_MODELS_SQL)
+        return [name for (name,) in self.env.cr.fetchall()]
 
     @api.depends('cost_currency', 'gateway_id')
     def _compute_currency_id(self):
@@ -224,7 +272,7 @@ class SmsMessage(models.Model):
         number = normalize_number(inbound.sender).e164 or inbound.sender
         keyword = inbound.keyword or self.env['sms.keyword'].sudo()._match(inbound.body).action or False
         record, rule = self.env['sms.match.rule']._match(number, gateway.company_id)
-        partner = self._sms_connector_partner_for(record, number)
+        partner = self._sms_connector_partner_for(record, number, gateway.company_id)
         info = count_segments(inbound.body or '')
         vals = {
             'direction': 'inbound',
@@ -248,22 +296,30 @@ class SmsMessage(models.Model):
                 message = self.create(vals)
         except psycopg2.errors.UniqueViolation:
             return self.browse()  # the same SMS received concurrently by another worker
-        message = message.with_context(sms_connector_match_rule=rule.id)
+        message = message.with_context(sms_connector_match_rule=Trusted(rule.id))
         return message
 
     @api.model
-    def _sms_connector_partner_for(self, record, number):
-        """The contact who sent the SMS: the matched contact, the record's customer, or by number."""
+    def _sms_connector_partner_for(self, record, number, company):
+        """The contact who sent the SMS: the matched contact, the record's customer, or by number.
+
+        Only contacts ``company`` may see (its own or shared ones): another company's private
+        contact must not show on this company's log.
+        """
         Partner = self.env['res.partner'].sudo()
+        shared = Domain('company_id', 'in', [False, company.id])
         if record is not None:
+            partner = Partner
             if record._name == 'res.partner':
-                return record
-            field = record._fields.get('partner_id')
-            if field and field.comodel_name == 'res.partner' and record.partner_id:
-                return record.partner_id
+                partner = record
+            elif (field := record._fields.get('partner_id')) and field.comodel_name == 'res.partner':
+                partner = record.partner_id
+            if partner := partner.sudo().filtered_domain(shared):
+                return partner
         if not number:
             return Partner
-        return Partner.search([('phone_sanitized', '=', number)], order='create_date desc, id desc', limit=1)
+        return Partner.search(Domain('phone_sanitized', '=', number) & shared,
+                              order='create_date desc, id desc', limit=1)
 
     def _sms_connector_apply_keyword(self, provider_detected=False):
         """STOP blacklists the number, START removes it; the text to answer, if any."""
@@ -322,7 +378,8 @@ class SmsMessage(models.Model):
         record.message_post(
             body=self.body or '', message_type='sms', subtype_xmlid='mail.mt_comment',
             author_id=partner.id or False, email_from=None if partner else self.number)
-        rule = self.env['sms.match.rule'].sudo().browse(self.env.context.get('sms_connector_match_rule')).exists()
+        rule = self.env['sms.match.rule'].sudo().browse(
+            trusted_value(self.env.context, 'sms_connector_match_rule')).exists()
         if not rule:
             rule = self.env['sms.match.rule'].sudo().search(
                 [('model', '=', record._name), ('company_id', 'in', [False, self.company_id.id])], limit=1)
@@ -330,7 +387,7 @@ class SmsMessage(models.Model):
             record.activity_schedule(
                 activity_type_id=rule.activity_type_id.id or self.env.ref('mail.mail_activity_data_todo').id,
                 summary=_("Answer the SMS from %(number)s", number=self.number),
-                note=self.body or '', user_id=responsible.id)
+                note=plaintext2html(self.body or ''), user_id=responsible.id)  # their text, never HTML
         return True
 
     def _sms_connector_record_sudo(self):
@@ -358,10 +415,10 @@ class SmsMessage(models.Model):
         :return: the sms.sms created
         """
         self.ensure_one()
-        sms_model = self.env['sms.sms'].sudo().with_context(sms_connector_reply_to=self.id)
+        sms_model = self.env['sms.sms'].sudo().with_context(sms_connector_reply_to=Trusted(self.id))
         record = self._sms_connector_record_sudo()
         if post and record is not None and hasattr(record, '_message_sms'):
-            posted = record.with_context(sms_connector_reply_to=self.id)._message_sms(
+            posted = record.with_context(sms_connector_reply_to=Trusted(self.id))._message_sms(
                 body, partner_ids=False, sms_numbers=[self.number], put_in_queue=False)
             return sms_model.search([('mail_message_id', '=', posted.id)])
         sms = sms_model.create({
@@ -445,8 +502,23 @@ class SmsMessage(models.Model):
             'context': {'default_message_id': self.id},
         }
 
+    def _sms_connector_check_triage(self):
+        """Filing received SMS is for those who triage them: managers, and SMS users of the
+        message's company when the setting lets them (only unmatched SMS for them)."""
+        if self.env.su:
+            return
+        self.check_access('read')
+        user = self.env.user
+        if not user.has_group('sms_connector.group_sms_triage'):
+            raise AccessError(_("Only SMS managers may file received SMS (or SMS users, when the SMS settings allow it)."))
+        if any(message.direction != 'inbound' for message in self):
+            raise UserError(_("Only received SMS can be filed on a record."))
+        if not user.has_group('sms_connector.group_sms_manager') and any(message.res_model for message in self):
+            raise AccessError(_("Only SMS managers may file again an SMS already filed on a record."))
+
     def action_link_record(self):
         self.ensure_one()
+        self._sms_connector_check_triage()
         return {
             'type': 'ir.actions.act_window',
             'name': _("Link to a record"),
@@ -459,6 +531,7 @@ class SmsMessage(models.Model):
     def action_create_partner(self):
         """Unknown sender: make them a contact and file the SMS on it."""
         self.ensure_one()
+        self._sms_connector_check_triage()
         partner = self.env['res.partner'].create({'name': self.number, 'phone': self.number})
         self._sms_connector_link(partner)
         return {'type': 'ir.actions.act_window', 'res_model': 'res.partner', 'res_id': partner.id,
@@ -467,6 +540,7 @@ class SmsMessage(models.Model):
     def action_create_lead(self):
         """Unknown sender asking about an offer: open a lead with the SMS."""
         self.ensure_one()
+        self._sms_connector_check_triage()
         lead = self.env['crm.lead'].create({
             'name': _("SMS from %(number)s", number=self.number), 'phone': self.number,
             'partner_id': self.partner_id.id, 'description': self.body, 'type': 'lead',
@@ -477,7 +551,8 @@ class SmsMessage(models.Model):
 
     def _sms_connector_link(self, record):
         """File inbound SMS on ``record`` (from the inbox) and post them in its chatter."""
+        self._sms_connector_check_triage()
         for message in self:
-            partner = message.partner_id or self._sms_connector_partner_for(record, message.number)
+            partner = message.partner_id or self._sms_connector_partner_for(record, message.number, message.company_id)
             message.sudo().write({'res_model': record._name, 'res_id': record.id, 'partner_id': partner.id})
             message.sudo()._sms_connector_post_on_record()

@@ -27,7 +27,14 @@ class SmsMessage(models.Model):
                 and not self.retry_id)
 
     def action_retry(self):
-        """Resend the certainly-failed messages of the selection; the others are left untouched."""
+        """Resend the certainly-failed messages of the selection; the others are left untouched.
+
+        Whoever may send SMS and see these messages may retry them: the new SMS and the log
+        rows are then written as superuser (SMS users only read the log).
+        """
+        if not self.env.su:
+            self.env.user._sms_connector_check_can_send()
+            self.check_access('read')
         to_retry = self.filtered(lambda message: message._sms_connector_certainly_failed())
         if not to_retry:
             raise UserError(_(
@@ -45,7 +52,7 @@ class SmsMessage(models.Model):
                 'sms_connector_res_id': message.res_id or False,
                 'state': 'outgoing',
             })
-            new_log = self.search([('sms_uuid', '=', sms.uuid)], limit=1)
+            new_log = message.search([('sms_uuid', '=', sms.uuid)], limit=1)
             new_log.write({'purpose': message.purpose, 'mailing_id': message.mailing_id.id})
             message.retry_id = new_log
             record = message._sms_connector_record_sudo()

@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from ..engine.lifecycle import FROM_ODOO_SMS_STATE, State
 from ..tools.phone import E164_RE, normalize_number
 from ..tools.segments import count_segments
+from ..tools.trusted_context import trusted_value
 
 _logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class SmsSms(models.Model):
     # CRUD ---------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
-        if self.env.context.get('sms_connector_opt_out_confirmed'):
+        if trusted_value(self.env.context, 'sms_connector_opt_out_confirmed'):  # the composer's "Send anyway"
             for vals in vals_list:
                 vals.setdefault('sms_connector_opt_out_confirmed', True)
         self._sms_connector_complete_vals(vals_list)
@@ -249,7 +250,7 @@ class SmsSms(models.Model):
         if not todo:
             return
         Message = self.env['sms.message'].sudo()
-        reply_to = self.env.context.get('sms_connector_reply_to')
+        reply_to = trusted_value(self.env.context, 'sms_connector_reply_to')
         if reply_to:
             inbound = Message.browse(reply_to).exists().filtered(lambda m: m.direction == 'inbound')
         else:

@@ -54,6 +54,7 @@ class TestSmsLogAndRouting(TransactionCase):
         self.assertEqual(self.env['sms.message'].search([('sms_uuid', '=', sms.uuid)]).state, 'canceled')
 
     def test_user_without_sms_right_gets_clear_error(self):
+        self.env['res.config.settings'].create({'sms_connector_restrict_sending': True}).execute()
         user = new_test_user(self.env, login='no_sms', groups='base.group_user')
         composer = self.env['sms.composer'].with_user(user).with_context(
             active_model='res.partner', active_id=self.partner.id, default_composition_mode='comment',

@@ -1,7 +1,8 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
 from ..tools.phone import normalize_number
+from ..tools.trusted_context import Trusted
 
 
 class SmsComposer(models.TransientModel):
@@ -26,18 +27,17 @@ class SmsComposer(models.TransientModel):
             composer.sms_connector_opted_out_numbers = ', '.join(blacklisted) or False
 
     def action_send_sms(self):
-        """Only users granted "SMS / User" may send by hand (automations and mailings are not gated);
+        """Only users allowed to send SMS may send by hand (automations run as superuser);
         a recipient who replied STOP gets a manual SMS only once the user confirms it."""
-        if not self.env.su and not self.env.user.has_group('sms_connector.group_sms_user'):
-            raise AccessError(_(
-                "You are not allowed to send SMS. Ask your administrator for the \"SMS / User\" access right."))
+        if not self.env.su:
+            self.env.user._sms_connector_check_can_send()
         composer = self
         if self.sms_connector_opted_out_numbers:
             if not self.sms_connector_confirm_opted_out:
                 raise UserError(_(
                     "%(numbers)s opted out of SMS (replied STOP). Tick \"Send anyway\" to send this message all the same.",
                     numbers=self.sms_connector_opted_out_numbers))
-            composer = self.with_context(sms_connector_opt_out_confirmed=True)
+            composer = self.with_context(sms_connector_opt_out_confirmed=Trusted(True))
         return super(SmsComposer, composer).action_send_sms()
 
     def _prepare_mass_sms_values(self, records):

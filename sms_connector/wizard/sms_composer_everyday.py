@@ -4,6 +4,7 @@ from odoo.exceptions import UserError
 from ..tools.phone import normalize_number
 from ..tools.segments import count_segments
 from ..tools.short_links import shorten_sms_links
+from ..tools.trusted_context import Trusted
 
 
 class SmsComposer(models.TransientModel):
@@ -95,9 +96,9 @@ class SmsComposer(models.TransientModel):
             template.message_type
         sender = self.sms_connector_sender if self.sms_connector_can_choose_sender else template.sender
         if message_type and message_type != 'transactional':
-            composer = composer.with_context(sms_connector_purpose=message_type)
+            composer = composer.with_context(sms_connector_purpose=Trusted(message_type))
         if sender:
-            composer = composer.with_context(sms_connector_custom_sender=sender)
+            composer = composer.with_context(sms_connector_custom_sender=Trusted(sender))
         return super(SmsComposer, composer)._action_send_sms()
 
     def _prepare_body_values(self, records):

@@ -30,6 +30,7 @@ class SmsInboundLink(models.TransientModel):
             raise UserError(_("Choose the record this SMS is about."))
         record.check_access('write')
         messages = self.message_id
+        messages._sms_connector_check_triage()
         if self.link_same_number:
             messages |= self.env['sms.message'].search([
                 ('direction', '=', 'inbound'), ('number', '=', self.message_id.number),

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
 from ..tools.segments import count_segments
 
@@ -26,9 +26,9 @@ class SmsInboundReply(models.TransientModel):
 
     def action_send(self):
         self.ensure_one()
-        if not self.env.user.has_group('sms_connector.group_sms_user'):
-            raise AccessError(_(
-                "You are not allowed to send SMS. Ask your administrator for the \"SMS / User\" access right."))
+        if not self.env.su:
+            self.env.user._sms_connector_check_can_send()
+        self.message_id.check_access('read')  # answer only an SMS one may see
         if self.message_id.direction != 'inbound':
             raise UserError(_("Only a received SMS can be answered."))
         self.message_id._sms_connector_send_reply(self.body)
