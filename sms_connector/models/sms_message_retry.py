@@ -26,6 +26,28 @@ class SmsMessage(models.Model):
         return (self.direction == 'outbound' and self.state == 'failed' and not self.provider_message_id
                 and not self.retry_id)
 
+    def _sms_connector_hand_over_tracking(self, new_sms):
+        """The chatter notification and mailing trace of the failed SMS follow its retry.
+
+        The red bubble and the "SMS Failure" counter clear at once, and the retry's outcome
+        (sent, delivered, failed again) shows where the failure was shown.
+        """
+        self.ensure_one()
+        Tracker = self.env['sms.tracker'].sudo()
+        tracker = Tracker.search([('sms_uuid', '=', self.sms_uuid)], limit=1) if self.sms_uuid else Tracker
+        if not tracker:
+            return
+        Tracker.create({'sms_uuid': new_sms.uuid, 'mail_notification_id': tracker.mail_notification_id.id,
+                        'mailing_trace_id': tracker.mailing_trace_id.id})
+        notification = tracker.mail_notification_id
+        if notification:
+            notification.write({'notification_status': 'ready', 'failure_type': False, 'failure_reason': False,
+                                'sms_id_int': new_sms.id})
+            notification.mail_message_id._notify_message_notification_update()
+        if tracker.mailing_trace_id:
+            tracker.mailing_trace_id.write({'trace_status': 'outgoing', 'failure_type': False, 'failure_reason': False,
+                                            'sms_id_int': new_sms.id})
+
     def action_retry(self):
         """Resend the certainly-failed messages of the selection; the others are left untouched.
 
@@ -55,6 +77,7 @@ class SmsMessage(models.Model):
             new_log = message.search([('sms_uuid', '=', sms.uuid)], limit=1)
             new_log.write({'purpose': message.purpose, 'mailing_id': message.mailing_id.id})
             message.retry_id = new_log
+            message._sms_connector_hand_over_tracking(sms)
             record = message._sms_connector_record_sudo()
             if record is not None and hasattr(record, 'message_post'):
                 record.message_post(
