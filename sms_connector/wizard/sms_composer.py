@@ -2,10 +2,14 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.phone import normalize_number
+from ..tools.segments import count_segments
+from ..tools.short_links import shorten_sms_links
 from ..tools.trusted_context import Trusted
 
 
 class SmsComposer(models.TransientModel):
+    """"Send SMS": opt-out confirmation, counter and cost estimate, send later, message type and sender."""
+
     _inherit = 'sms.composer'
 
     sms_connector_opted_out_numbers = fields.Char(
@@ -67,3 +71,99 @@ class SmsComposer(models.TransientModel):
             self.mailing_id._sms_connector_log_skipped([
                 vals for vals in sms_values_all.values() if vals.get('state') == 'canceled'])
         return results
+
+    sms_connector_length = fields.Integer("Characters", compute='_compute_sms_connector_counter',
+                                          help="Length in SMS units: GSM-7 extension characters count double, "
+                                               "emoji count as two UCS-2 units.")
+    sms_connector_encoding = fields.Selection(
+        [('gsm7', 'GSM-7'), ('ucs2', 'UCS-2 (Unicode)')], string="Encoding", compute='_compute_sms_connector_counter')
+    sms_connector_segments = fields.Integer("SMS parts", compute='_compute_sms_connector_counter')
+    sms_connector_cost_estimate = fields.Char("Estimated cost", compute='_compute_sms_connector_cost_estimate')
+    sms_connector_scheduled_date = fields.Datetime(
+        "Send on", help="Leave empty to send now; otherwise the SMS waits in the queue until then.")
+    sms_connector_message_type = fields.Selection(
+        [('transactional', 'Transactional'), ('marketing', 'Marketing')], string="Message type",
+        compute='_compute_sms_connector_from_template', store=True, readonly=False,
+        help="Marketing SMS never go to numbers that opted out.")
+    sms_connector_sender = fields.Char(
+        "Sender", compute='_compute_sms_connector_from_template', store=True, readonly=False,
+        help="Leave empty to use the gateway's sender.")
+    sms_connector_can_choose_type = fields.Boolean(compute='_compute_sms_connector_permissions')
+    sms_connector_can_choose_sender = fields.Boolean(compute='_compute_sms_connector_permissions')
+
+    @api.depends('body')
+    def _compute_sms_connector_counter(self):
+        for composer in self:
+            info = count_segments(composer.body or '')
+            composer.sms_connector_length = info.length
+            composer.sms_connector_encoding = info.encoding
+            composer.sms_connector_segments = info.segments
+
+    def _sms_connector_recipient_count(self):
+        self.ensure_one()
+        if self.composition_mode == 'numbers':
+            return len([n for n in (self.sanitized_numbers or '').split(',') if n])
+        if self.composition_mode == 'mass':
+            return self.res_ids_count or 0
+        return 1
+
+    @api.depends('body', 'composition_mode', 'res_ids_count', 'sanitized_numbers', 'recipient_single_number_itf')
+    def _compute_sms_connector_cost_estimate(self):
+        for composer in self:
+            country = composer._sms_connector_destination_country()
+            gateway = self.env['sms.gateway']._for_destination(self.env.company, country)
+            price = gateway._price_for_country(country) if gateway else None
+            if not price or not composer.sms_connector_segments:
+                composer.sms_connector_cost_estimate = False
+                continue
+            total = price * composer.sms_connector_segments * composer._sms_connector_recipient_count()
+            currency = gateway.currency_id or self.env.company.currency_id
+            composer.sms_connector_cost_estimate = _("≈ %(amount)s %(currency)s", amount=round(total, 4),
+                                                     currency=currency.name)
+
+    def _sms_connector_destination_country(self):
+        """Country of a single recipient's number (None for several recipients or no usable number)."""
+        self.ensure_one()
+        if self.composition_mode == 'comment' and self.comment_single_recipient:
+            return normalize_number(self.recipient_single_number_itf or self.recipient_single_number or '').country_code
+        return None
+
+    @api.depends('template_id')
+    def _compute_sms_connector_from_template(self):
+        for composer in self:
+            template = composer.template_id
+            composer.sms_connector_message_type = template.message_type or 'transactional'
+            composer.sms_connector_sender = template.sender or False
+
+    def _compute_sms_connector_permissions(self):
+        icp = self.env['ir.config_parameter'].sudo()
+        can_type = bool(icp.get_param('sms_connector.allow_message_type'))
+        can_sender = bool(icp.get_param('sms_connector.allow_sender'))
+        for composer in self:
+            composer.sms_connector_can_choose_type = can_type
+            composer.sms_connector_can_choose_sender = can_sender
+
+    def _action_send_sms(self):
+        """Pass the send-later date, message type and sender down to the sms.sms created."""
+        composer = self
+        scheduled = self.sms_connector_scheduled_date
+        if scheduled:
+            if scheduled <= fields.Datetime.now():
+                raise UserError(_("The sending date must be in the future."))
+            composer = composer.with_context(sms_connector_scheduled_date=scheduled)
+        template = self.template_id
+        message_type = self.sms_connector_message_type if self.sms_connector_can_choose_type else \
+            template.message_type
+        sender = self.sms_connector_sender if self.sms_connector_can_choose_sender else template.sender
+        if message_type and message_type != 'transactional':
+            composer = composer.with_context(sms_connector_purpose=Trusted(message_type))
+        if sender:
+            composer = composer.with_context(sms_connector_custom_sender=Trusted(sender))
+        return super(SmsComposer, composer)._action_send_sms()
+
+    def _prepare_body_values(self, records):
+        """Manual SMS get tracked short links; SMS mailings shorten theirs with their own UTM."""
+        bodies = super()._prepare_body_values(records)
+        if 'mailing_id' in self._fields and self.mailing_id:
+            return bodies
+        return shorten_sms_links(self.env, bodies)
