@@ -12,7 +12,6 @@ from . import sms_sending_window_line
 from . import sms_sending_holiday
 from . import sms_delivery_report
 from . import sms_sms
-from . import sms_sms_options
 from . import sms_template
 from . import res_company
 from . import mailing_mailing

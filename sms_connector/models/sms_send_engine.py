@@ -540,18 +540,22 @@ class SmsSendEngine(models.AbstractModel):
         'sms_uuid': 'varchar', 'number': 'varchar', 'body': 'text', 'segments': 'int', 'encoding': 'varchar',
         'purpose': 'varchar', 'partner_id': 'int', 'res_model': 'varchar', 'res_id': 'int', 'mailing_id': 'int',
         'user_id': 'int', 'company_id': 'int', 'state': 'varchar', 'error_message': 'text',
+        'scheduled_date': 'timestamp',
     }
 
     @api.model
-    def _log_created(self, sms_records):
+    def _log_created(self, sms_records, options=None):
         """One durable ``sms.message`` per SMS, whatever path queued it.
 
         One INSERT for the whole batch: mailings queue thousands of SMS at once, and the ORM's
         create costs more per row than Odoo's own queueing.
+        :param options: values for every row (the composer's purpose, planned date)
         """
         vals_list = sms_records._sms_connector_log_values()
         if not vals_list:
             return
+        for vals in vals_list:
+            vals.update(options or {})
         self.env.flush_all()
         columns = list(self.CREATED_COLUMNS)
         self._sql(SQL(

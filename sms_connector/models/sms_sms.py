@@ -32,6 +32,8 @@ class SmsSms(models.Model):
         'sms.gateway', "Reply gateway", ondelete='set null',
         help="Gateway forced for this SMS: a reply goes through the gateway the customer's SMS came in on.")
     sms_connector_sender = fields.Char("Reply from", help="Number of ours the customer's SMS arrived on.")
+    sms_connector_custom_sender = fields.Char(
+        "Custom sender", readonly=True, help="Sender chosen by the user, instead of the gateway's.")
     sms_connector_skipped_gateway_ids = fields.Many2many(
         'sms.gateway', 'sms_sms_skipped_gateway_rel', 'sms_id', 'gateway_id', string="Gateways failed over",
         readonly=True, help="Gateways that were down for this SMS: it is routed to the next one.")
@@ -39,13 +41,28 @@ class SmsSms(models.Model):
     # CRUD ---------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
-        if trusted_value(self.env.context, 'sms_connector_opt_out_confirmed'):  # the composer's "Send anyway"
-            for vals in vals_list:
+        """Options chosen in the composer (send later, sender, message type, "Send anyway") and the log.
+
+        A later date only delays the caller's own SMS: a plain context value is enough. The sender,
+        the purpose (which decides opt-out and sending-window rules) and the opt-out confirmation
+        come from checked code only (``Trusted`` values, which JSON-RPC cannot produce).
+        """
+        ctx = self.env.context
+        scheduled = ctx.get('sms_connector_scheduled_date')
+        sender = trusted_value(ctx, 'sms_connector_custom_sender')
+        confirmed = trusted_value(ctx, 'sms_connector_opt_out_confirmed')  # the composer's "Send anyway"
+        for vals in vals_list:
+            if confirmed:
                 vals.setdefault('sms_connector_opt_out_confirmed', True)
+            if scheduled:  # the engine does not claim an SMS before its next attempt
+                vals.setdefault('sms_connector_next_attempt', scheduled)
+            if sender:
+                vals.setdefault('sms_connector_custom_sender', sender)
         self._sms_connector_complete_vals(vals_list)
         self._sms_connector_reply_route(vals_list)
         records = super().create(vals_list)
-        self.env['sms.send.engine']._log_created(records)
+        log_options = {'purpose': trusted_value(ctx, 'sms_connector_purpose'), 'scheduled_date': scheduled}
+        self.env['sms.send.engine']._log_created(records, {key: value for key, value in log_options.items() if value})
         return records
 
     @api.model
@@ -283,4 +300,4 @@ class SmsSms(models.Model):
         self.ensure_one()
         if self.sms_connector_sender and self.sms_connector_gateway_id == gateway:
             return self.sms_connector_sender
-        return ''
+        return self.sms_connector_custom_sender or ''
