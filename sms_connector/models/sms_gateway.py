@@ -173,19 +173,23 @@ class SmsGateway(models.Model):
     def action_test_connection(self):
         """Tell the admin at once whether the provider answers and accepts the credentials."""
         self.ensure_one()
+        provider = self._get_provider()
         try:
-            message = self._get_provider().check()
+            message = provider.check()
         except ProviderError as exc:
-            raise UserError(_("Connection to %(gateway)s failed: %(error)s", gateway=self.name, error=exc.message)) from exc
+            raise UserError(_("Connection to %(gateway)s failed: %(error)s", gateway=self.name,
+                              error=provider.redact(exc.message))) from exc
         return self._notify(_("Connection OK"), message or _("The provider accepted the credentials."))
 
     def action_check_balance(self):
         """Show the remaining credit so the admin can top up before sending fails."""
         self.ensure_one()
+        provider = self._get_provider()
         try:
-            balance = self._get_provider().balance()
+            balance = provider.balance()
         except ProviderError as exc:
-            raise UserError(_("Balance check on %(gateway)s failed: %(error)s", gateway=self.name, error=exc.message)) from exc
+            raise UserError(_("Balance check on %(gateway)s failed: %(error)s", gateway=self.name,
+                              error=provider.redact(exc.message))) from exc
         return self._notify(
             _("Balance"),
             _("%(gateway)s: %(amount)s %(currency)s left.", gateway=self.name, amount=balance.amount, currency=balance.currency))

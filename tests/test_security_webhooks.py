@@ -1,0 +1,130 @@
+"""Security of the gateway secrets and the webhooks, tried the way an attacker would.
+
+A non-admin SMS manager and a loopback server playing the attacker, real signed webhooks,
+the server's own request log, a neutralized copy and a flood of keyword SMS.
+"""
+import json
+import secrets
+import threading
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.sms_connector.tools.redact import REDACTED, redact
+
+from .common import OCTOPUSH_KEY, OCTOPUSH_LOGIN, TWILIO_SID, TWILIO_TOKEN, FakeProviderCase
+
+SMS_ADDONS = ('sms_connector', 'sms_connector_twilio', 'sms_connector_octopush')
+
+
+def new_sid():
+    return 'SM' + secrets.token_hex(16)
+
+
+class AttackerServer:
+    """A loopback HTTP server recording what it is sent (path and headers), answering 401."""
+
+    def __init__(self):
+        self.received = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                received.append({'path': self.path, 'headers': dict(self.headers),
+                                 'body': self.rfile.read(length).decode('latin-1') if length else ''})
+                body = b'{"code": 401, "message": "nope"}'
+                self.send_response(401)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _record
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def leaked(self, *values):
+        """Values found in anything the attacker received."""
+        seen = json.dumps(self.received)
+        return [value for value in values if value in seen]
+
+
+class TestRedact(unittest.TestCase):
+    """The one redaction helper every user-facing provider text goes through."""
+
+    def test_account_ids_urls_headers_and_tokens(self):
+        sid = 'AC' + 'f' * 32
+        connection_error = (
+            f"HTTPSConnectionPool(host='api.twilio.com', port=443): Max retries exceeded with url: "
+            f"/2010-04-01/Accounts/{sid}/Messages.json (Caused by NewConnectionError('refused'))")
+        self.assertEqual(redact(connection_error), connection_error.replace(sid, REDACTED))
+        self.assertNotIn('SKabc', redact('key SK' + 'a' * 32))
+        self.assertEqual(redact('https://user:pa55@host/x'), f'https://{REDACTED}@host/x')
+        self.assertEqual(redact("headers {'api-login': 'me@shop.fr', 'api-key': 'k3y'}"),
+                         f"headers {{'api-login': '{REDACTED}', 'api-key': '{REDACTED}'}}")
+        self.assertEqual(redact('GET /x?api_key=abc&to=1'), f'GET /x?api_key={REDACTED}&to=1')
+        self.assertEqual(redact('Authorization: Basic QUM6dG9r'), f'Authorization: {REDACTED}')
+        self.assertEqual(redact('POST /sms_connector/status/12/s3cr3t-T0ken HTTP/1.1'),
+                         f'POST /sms_connector/status/12/{REDACTED} HTTP/1.1')
+
+    def test_exact_secrets_and_what_stays(self):
+        self.assertEqual(redact('login me@shop.fr refused key zzz-123', secrets=('me@shop.fr', 'zzz-123', '', 'a')),
+                         f'login {REDACTED} refused key {REDACTED}')
+        # message ids, numbers and ordinary explanations are what users need to see
+        text = "Invalid 'To' number +15005550001 for SM" + '0' * 32 + " (HTTP 400, code 21211)"
+        self.assertEqual(redact(text), text)
+        self.assertIsNone(redact(None))
+        self.assertEqual(redact(''), '')
+
+
+@tagged('post_install', '-at_install')
+class TestGatewaySecrets(FakeProviderCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(cls.env, login='sms_manager_seca', groups='sms_connector.group_sms_manager')
+        cls.attacker = AttackerServer()
+        cls.addClassCleanup(cls.attacker.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.attacker.received.clear()
+
+    def rpc(self, route, model, method, args, kwargs=None):
+        """A JSON-RPC call as the web client makes it; the decoded answer (result or error)."""
+        response = self.url_open(route, json={'jsonrpc': '2.0', 'method': 'call', 'id': 1, 'params': {
+            'model': model, 'method': method, 'args': args, 'kwargs': kwargs or {}}})
+        return response.json()
+
+    def test_errors_never_show_account_ids_or_secrets(self):
+        """A connection error quotes Twilio's URL, which carries the Account SID."""
+        self.env['ir.config_parameter'].set_param('sms_connector.max_attempts', 1)
+        dead = AttackerServer()
+        dead.stop()  # nothing listens there any more: connection refused
+        self.twilio.base_url = dead.url
+        self.octopush.base_url = dead.url
+        partner = self.partner('Sid', '+14155550190')
+        log = self.send_single(partner, "hello")
+        self.assertTrue(log.error_message)
+        texts = [log.error_message, *partner.message_ids.mapped('body'),
+                 *self.env['mail.notification'].search([('res_partner_id', '=', partner.id)]).mapped('failure_reason')]
+        self.authenticate('sms_manager_seca', 'sms_manager_seca')
+        for gateway in (self.twilio, self.octopush):
+            for button in ('action_test_connection', 'action_check_balance'):
+                answer = self.rpc('/web/dataset/call_button', 'sms.gateway', button, [[gateway.id]])
+                texts.append(answer['error']['data']['message'])
+        self.assertIn(REDACTED, texts[-4])
+        for secret in (TWILIO_SID, TWILIO_TOKEN, OCTOPUSH_KEY, OCTOPUSH_LOGIN):
+            self.assertFalse([text for text in texts if text and secret in str(text)], secret)
