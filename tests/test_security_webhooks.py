@@ -9,6 +9,7 @@ import threading
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.sms_connector.tools.redact import REDACTED, redact
@@ -107,6 +108,35 @@ class TestGatewaySecrets(FakeProviderCase):
         response = self.url_open(route, json={'jsonrpc': '2.0', 'method': 'call', 'id': 1, 'params': {
             'model': model, 'method': method, 'args': args, 'kwargs': kwargs or {}}})
         return response.json()
+
+    def test_manager_cannot_send_the_secret_to_his_server(self):
+        self.authenticate('sms_manager_seca', 'sms_manager_seca')
+        for gateway, path in ((self.twilio, ''), (self.octopush, '/v1/public')):
+            answer = self.rpc('/web/dataset/call_kw', 'sms.gateway', 'web_save', [[gateway.id], {
+                'base_url': self.attacker.url + path}], {'specification': {'base_url': {}}})
+            self.assertIn('error', answer, "a manager may not choose where the credentials go")
+            for button in ('action_test_connection', 'action_check_balance'):
+                self.rpc('/web/dataset/call_button', 'sms.gateway', button, [[gateway.id]])
+        self.assertFalse(self.attacker.received)
+        self.assertFalse(self.attacker.leaked(TWILIO_TOKEN, OCTOPUSH_KEY, TWILIO_SID, OCTOPUSH_LOGIN))
+        self.twilio.invalidate_recordset()
+        self.assertEqual(self.twilio.base_url, self.fake.url)
+        # nor create a gateway pointing there for an admin to fill in the credentials
+        Gateway = self.env['sms.gateway'].with_user(self.manager)
+        with self.assertRaises(AccessError):
+            Gateway.create({'name': 'Trap', 'provider': 'twilio', 'base_url': self.attacker.url})
+        # what a manager may still do: configure routing, create a gateway on the provider's API
+        self.twilio.with_user(self.manager).write({'max_concurrency': 4, 'base_url': self.fake.url})
+        created = Gateway.create({'name': 'New', 'provider': 'twilio'})
+        self.assertEqual(created.base_url, 'https://api.twilio.com')
+        # the administrator, who may read the secret, may point it anywhere (sandboxes, tests)
+        self.twilio.base_url = self.attacker.url
+        self.assertEqual(self.twilio.base_url, self.attacker.url)
+
+    def test_gateway_form_shows_the_url_read_only_to_managers(self):
+        arch = self.env['sms.gateway'].with_user(self.manager).get_views([(False, 'form')])['views']['form']['arch']
+        self.assertIn('name="base_url"', arch)
+        self.assertRegex(arch, r'<field name="base_url"[^>]*readonly="(True|1)"')
 
     def test_errors_never_show_account_ids_or_secrets(self):
         """A connection error quotes Twilio's URL, which carries the Account SID."""
