@@ -158,3 +158,31 @@ class TestGatewaySecrets(FakeProviderCase):
         self.assertIn(REDACTED, texts[-4])
         for secret in (TWILIO_SID, TWILIO_TOKEN, OCTOPUSH_KEY, OCTOPUSH_LOGIN):
             self.assertFalse([text for text in texts if text and secret in str(text)], secret)
+
+
+@tagged('post_install', '-at_install')
+class TestWebhookHardening(FakeProviderCase):
+
+    def setUp(self):
+        super().setUp()
+        self.octopush_status = f"/sms_connector/status/{self.octopush.id}/{self.octopush.webhook_token}"
+        self.twilio_inbound = f"/sms_connector/inbound/{self.twilio.id}/{self.twilio.webhook_token}"
+
+    def post_json(self, path, data):
+        return self.url_open(path, data=json.dumps(data), headers={'Content-Type': 'application/json'})
+
+    def post_twilio(self, number, body, path=None):
+        path = path or self.twilio_inbound
+        params = {'MessageSid': new_sid(), 'AccountSid': TWILIO_SID, 'From': number, 'To': '+15005550006',
+                  'Body': body, 'NumSegments': '1'}
+        signature = self.twilio_signature(self.base_url() + path, params)
+        return self.url_open(path, data=params, headers={'X-Twilio-Signature': signature})
+
+    def test_octopush_reports_with_non_scalar_fields_are_refused(self):
+        good = {'message_id': 'sms_5fec89fe97109', 'number': '+33612345678', 'status': 'DELIVERED'}
+        for field, value in (('message_id', {'$ne': ''}), ('message_id', ['sms_1', 'sms_2']),
+                             ('number', ['+33612345678']), ('number', {'a': 1}), ('status', ['DELIVERED'])):
+            response = self.post_json(self.octopush_status, {**good, field: value})
+            self.assertEqual(response.status_code, 400, (field, value))
+        self.assertFalse(self.env['sms.delivery.report'].search([('gateway_id', '=', self.octopush.id)]))
+        self.assertEqual(self.post_json(self.octopush_status, good).status_code, 200)
