@@ -8,10 +8,14 @@ import secrets
 import threading
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest.mock import patch
+
+from werkzeug.formparser import FormDataParser
 
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
+from odoo.addons.sms_connector.controllers.webhooks import MAX_WEBHOOK_BYTES
 from odoo.addons.sms_connector.tools.redact import REDACTED, redact
 
 from .common import OCTOPUSH_KEY, OCTOPUSH_LOGIN, TWILIO_SID, TWILIO_TOKEN, FakeProviderCase
@@ -186,3 +190,18 @@ class TestWebhookHardening(FakeProviderCase):
             self.assertEqual(response.status_code, 400, (field, value))
         self.assertFalse(self.env['sms.delivery.report'].search([('gateway_id', '=', self.octopush.id)]))
         self.assertEqual(self.post_json(self.octopush_status, good).status_code, 200)
+
+    def test_size_limit_applies_before_the_form_is_parsed(self):
+        parsed = []
+        original = FormDataParser.parse_functions['application/x-www-form-urlencoded']
+
+        def spy(parser, stream, mimetype, content_length, options):
+            parsed.append(content_length)
+            return original(parser, stream, mimetype, content_length, options)
+
+        params = {'MessageSid': new_sid(), 'Body': 'x' * (MAX_WEBHOOK_BYTES + 1000)}
+        with patch.dict(FormDataParser.parse_functions, {'application/x-www-form-urlencoded': spy}):
+            response = self.url_open(self.twilio_inbound, data=params)
+        self.assertEqual(response.status_code, 413)
+        self.assertFalse([length for length in parsed if length and length > MAX_WEBHOOK_BYTES],
+                         "the oversized body was parsed before being refused")

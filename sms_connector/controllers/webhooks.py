@@ -40,7 +40,7 @@ class SmsConnectorWebhooks(Controller):
     def _payload(self):
         """The callback's fields, refused (400/413) before any write when they cannot be stored."""
         httprequest = request.httprequest
-        httprequest.max_content_length = MAX_WEBHOOK_BYTES  # enforced on chunked bodies too
+        # forms larger than this were refused before parsing (route's max_content_length): JSON here
         if (httprequest.content_length or 0) > MAX_WEBHOOK_BYTES:
             raise RequestEntityTooLarge()
         if httprequest.mimetype == 'application/json':
@@ -88,7 +88,7 @@ class SmsConnectorWebhooks(Controller):
             raise BadRequest(str(exc)) from exc
 
     @route('/sms_connector/status/<int:gateway_id>/<string:token>', type='http', auth='public',
-           methods=['POST'], csrf=False, save_session=False)
+           methods=['POST'], csrf=False, save_session=False, max_content_length=MAX_WEBHOOK_BYTES)
     def delivery_status(self, gateway_id, token, **kwargs):
         """Delivery reports: applied when the message is known, kept until it is otherwise."""
         gateway, _provider, reports = self._verified_callback(
@@ -97,7 +97,7 @@ class SmsConnectorWebhooks(Controller):
         return Response(status=200)
 
     @route('/sms_connector/inbound/<int:gateway_id>/<string:token>', type='http', auth='public',
-           methods=['POST'], csrf=False, save_session=False)
+           methods=['POST'], csrf=False, save_session=False, max_content_length=MAX_WEBHOOK_BYTES)
     def inbound_sms(self, gateway_id, token, **kwargs):
         """SMS sent to one of our numbers: verified before anything is written, replays acknowledged."""
         gateway, provider, inbounds = self._verified_callback(
