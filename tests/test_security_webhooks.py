@@ -4,6 +4,7 @@ A non-admin SMS manager and a loopback server playing the attacker, real signed 
 the server's own request log, a neutralized copy and a flood of keyword SMS.
 """
 import json
+import logging
 import secrets
 import threading
 import unittest
@@ -205,3 +206,13 @@ class TestWebhookHardening(FakeProviderCase):
         self.assertEqual(response.status_code, 413)
         self.assertFalse([length for length in parsed if length and length > MAX_WEBHOOK_BYTES],
                          "the oversized body was parsed before being refused")
+
+    def test_webhook_token_stays_out_of_the_request_log(self):
+        tokens = (self.octopush.webhook_token, self.twilio.webhook_token)
+        with self.assertLogs('werkzeug', level=logging.INFO) as logs:
+            self.post_json(self.octopush_status, {'message_id': 'sms_x', 'number': '+33612345678', 'status': 'ACK'})
+            self.post_twilio('+14155550191', 'hello')
+            self.post_json(self.octopush_status, {'message_id': ['bad']})
+        self.assertTrue([line for line in logs.output if f'/sms_connector/status/{self.octopush.id}/' in line],
+                        "the callback is still logged")
+        self.assertFalse([line for line in logs.output if any(token in line for token in tokens)])

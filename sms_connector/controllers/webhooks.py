@@ -7,6 +7,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge
 from odoo.http import Controller, Response, request, route
 
 from ..providers import MalformedCallback
+from ..tools.redact import redact
 
 _logger = logging.getLogger(__name__)
 
@@ -23,6 +24,18 @@ def _storable(text):
     except UnicodeEncodeError:  # lone surrogates from JSON escapes
         return False
     return True
+
+
+class _WebhookTokenFilter(logging.Filter):
+    """Keeps the secret token of our webhook URLs out of the request log (werkzeug's access lines)."""
+
+    def filter(self, record):
+        if isinstance(record.args, tuple) and any('/sms_connector/' in str(arg) for arg in record.args):
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
+
+
+logging.getLogger('werkzeug').addFilter(_WebhookTokenFilter())
 
 
 class SmsConnectorWebhooks(Controller):
