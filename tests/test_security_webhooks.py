@@ -14,6 +14,7 @@ from unittest.mock import patch
 from werkzeug.formparser import FormDataParser
 
 from odoo.exceptions import AccessError
+from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.sms_connector.controllers.webhooks import MAX_WEBHOOK_BYTES
@@ -216,3 +217,33 @@ class TestWebhookHardening(FakeProviderCase):
         self.assertTrue([line for line in logs.output if f'/sms_connector/status/{self.octopush.id}/' in line],
                         "the callback is still logged")
         self.assertFalse([line for line in logs.output if any(token in line for token in tokens)])
+
+
+@tagged('post_install', '-at_install')
+class TestNeutralize(FakeProviderCase):
+    """A copy of the database for testing (odoo-bin neutralize) must not text customers."""
+
+    def test_neutralized_copy_sends_nothing_and_refuses_production_callbacks(self):
+        queries = list(get_neutralization_queries(SMS_ADDONS))
+        self.assertEqual(len(queries), len(SMS_ADDONS), "each addon ships data/neutralize.sql")
+        gateways = self.twilio | self.octopush
+        before = {gateway.id: gateway.webhook_token for gateway in gateways}
+        paths = [f"/sms_connector/status/{gw.id}/{gw.webhook_token}" for gw in gateways]
+        self.env.flush_all()
+        for query in queries:
+            self.env.cr.execute(query)
+        self.env.invalidate_all()
+        gateways = gateways.with_context(active_test=False)
+        self.assertFalse(any(gateways.mapped('active')))
+        for gateway in gateways:
+            self.assertTrue(gateway.webhook_token)
+            self.assertNotEqual(gateway.webhook_token, before[gateway.id])
+        self.assertNotIn(TWILIO_TOKEN, gateways.mapped('secret'))
+        self.assertNotIn(OCTOPUSH_KEY, gateways.mapped('secret'))
+        # even once an admin reactivates them, the production provider's callbacks are refused
+        gateways.action_unarchive()
+        for path in paths:
+            self.assertEqual(self.url_open(path, data={'MessageSid': new_sid()}).status_code, 403, path)
+        # and the provider refuses to send with the neutralized credentials
+        partner = self.partner('Staging', '+14155550195')
+        self.assertEqual(self.send_single(partner, "from staging").state, 'failed')
