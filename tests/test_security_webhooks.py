@@ -218,6 +218,24 @@ class TestWebhookHardening(FakeProviderCase):
                         "the callback is still logged")
         self.assertFalse([line for line in logs.output if any(token in line for token in tokens)])
 
+    def test_automatic_answers_are_rate_limited(self):
+        icp = self.env['ir.config_parameter']
+        icp.set_param('sms_connector.auto_reply_max_per_number', 2)
+        icp.set_param('sms_connector.auto_reply_max_per_gateway', 3)
+        answered = [b'<Message>' in self.post_twilio('+14155550192', 'HELP').content for _i in range(3)]
+        self.assertEqual(answered, [True, True, False], "at most 2 answers per number and hour")
+        answered = [b'<Message>' in self.post_twilio(number, 'HELP').content
+                    for number in ('+14155550193', '+14155550194')]
+        self.assertEqual(answered, [True, False], "at most 3 answers per gateway and hour")
+        # STOP still opts out once no answer may be sent any more
+        self.post_twilio('+14155550194', 'STOP')
+        self.assertTrue(self.env['phone.blacklist'].search([('number', '=', '+14155550194')]))
+        # the Octopush gateway has its own budget; its answers are queued, not sent in the webhook
+        self.post_json(f"/sms_connector/inbound/{self.octopush.id}/{self.octopush.webhook_token}", {
+            'message_id': 'sms_1', 'number': '+33612345601', 'text': 'aide', 'sim_card_number': '+33700000001',
+            'reception_date': '2026-11-21 10:00:00'})
+        self.assertTrue(self.env['sms.sms'].search([('number', '=', '+33612345601')]))
+
 
 @tagged('post_install', '-at_install')
 class TestNeutralize(FakeProviderCase):
