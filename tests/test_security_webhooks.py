@@ -18,6 +18,16 @@ from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.sms_connector.controllers.webhooks import MAX_WEBHOOK_BYTES
+from odoo.addons.sms_connector.engine.plan import SendGroup, resolve_unknown
+from odoo.addons.sms_connector.providers import (
+    UNKNOWN,
+    Capabilities,
+    GatewayConfig,
+    LookupFailed,
+    OutboundSms,
+    SendResult,
+    SmsProvider,
+)
 from odoo.addons.sms_connector.tools.redact import REDACTED, redact
 
 from .common import OCTOPUSH_KEY, OCTOPUSH_LOGIN, TWILIO_SID, TWILIO_TOKEN, FakeProviderCase
@@ -93,6 +103,27 @@ class TestRedact(unittest.TestCase):
         self.assertEqual(redact(text), text)
         self.assertIsNone(redact(None))
         self.assertEqual(redact(''), '')
+
+
+class TestRedactedLookupErrors(unittest.TestCase):
+    """A failed look-up's text is shown on the SMS log too."""
+
+    def test_lookup_failure_text_is_redacted(self):
+        class Provider(SmsProvider):
+            capabilities = Capabilities(lookup=True)
+
+            def lookup(self, sms, since):
+                raise LookupFailed(f"HTTPSConnectionPool: Max retries exceeded with url: "
+                                   f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json?To=%2B1 ({TWILIO_TOKEN})")
+
+        provider = Provider(GatewayConfig(provider='x', base_url='', account=TWILIO_SID, secret=TWILIO_TOKEN))
+        sms = OutboundSms(key='k1', number='+14155550100', body='hi')
+        results = {'k1': (SendGroup(1, provider, [[sms]]), SendResult('k1', UNKNOWN, error_message='lost'))}
+        resolve_unknown(results, [results['k1'][0]], None)
+        error = results['k1'][1].lookup_error
+        self.assertIn(REDACTED, error)
+        self.assertNotIn(TWILIO_SID, error)
+        self.assertNotIn(TWILIO_TOKEN, error)
 
 
 @tagged('post_install', '-at_install')
