@@ -177,7 +177,8 @@ class TestWebhookFuzz(FakeProviderCase):
             kinds[req['body'][0]] += 1
             self.assertIn(response.status_code, ALLOWED, f"{route} {path}: {repr(req)[:500]}")
             if req['token'] != 'right' or req['gateway'] == 'missing':
-                self.assertEqual(response.status_code, 403, req)
+                # refused: 403, or 413 for a body over 64 KiB, refused before anything is read (token included)
+                self.assertIn(response.status_code, (403, 413), req)
 
         post_one()
         after = self.snapshot()

@@ -7,6 +7,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge
 from odoo.http import Controller, Response, request, route
 
 from ..providers import MalformedCallback
+from ..tools.redact import redact
 
 _logger = logging.getLogger(__name__)
 
@@ -25,6 +26,18 @@ def _storable(text):
     return True
 
 
+class _WebhookTokenFilter(logging.Filter):
+    """Keeps the secret token of our webhook URLs out of the request log (werkzeug's access lines)."""
+
+    def filter(self, record):
+        if isinstance(record.args, tuple) and any('/sms_connector/' in str(arg) for arg in record.args):
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
+
+
+logging.getLogger('werkzeug').addFilter(_WebhookTokenFilter())
+
+
 class SmsConnectorWebhooks(Controller):
     """Provider callbacks: authenticate, parse, hand over to the models, answer fast."""
 
@@ -40,7 +53,7 @@ class SmsConnectorWebhooks(Controller):
     def _payload(self):
         """The callback's fields, refused (400/413) before any write when they cannot be stored."""
         httprequest = request.httprequest
-        httprequest.max_content_length = MAX_WEBHOOK_BYTES  # enforced on chunked bodies too
+        # forms larger than this were refused before parsing (route's max_content_length): JSON here
         if (httprequest.content_length or 0) > MAX_WEBHOOK_BYTES:
             raise RequestEntityTooLarge()
         if httprequest.mimetype == 'application/json':
@@ -88,7 +101,7 @@ class SmsConnectorWebhooks(Controller):
             raise BadRequest(str(exc)) from exc
 
     @route('/sms_connector/status/<int:gateway_id>/<string:token>', type='http', auth='public',
-           methods=['POST'], csrf=False, save_session=False)
+           methods=['POST'], csrf=False, save_session=False, max_content_length=MAX_WEBHOOK_BYTES)
     def delivery_status(self, gateway_id, token, **kwargs):
         """Delivery reports: applied when the message is known, kept until it is otherwise."""
         gateway, _provider, reports = self._verified_callback(
@@ -97,7 +110,7 @@ class SmsConnectorWebhooks(Controller):
         return Response(status=200)
 
     @route('/sms_connector/inbound/<int:gateway_id>/<string:token>', type='http', auth='public',
-           methods=['POST'], csrf=False, save_session=False)
+           methods=['POST'], csrf=False, save_session=False, max_content_length=MAX_WEBHOOK_BYTES)
     def inbound_sms(self, gateway_id, token, **kwargs):
         """SMS sent to one of our numbers: verified before anything is written, replays acknowledged."""
         gateway, provider, inbounds = self._verified_callback(

@@ -65,4 +65,4 @@ def resolve_unknown(results, groups, since):
             try:
                 result.candidates = group.provider.lookup(outbound[result.key], since)
             except LookupFailed as exc:
-                result.lookup_error = str(exc)
+                result.lookup_error = group.provider.redact(str(exc))  # shown on the SMS log

@@ -24,7 +24,7 @@ class SmsGateway(models.Model):
     provider = fields.Selection(selection=[], required=True)
     company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company, index=True)
     base_url = fields.Char(
-        "API base URL", compute='_compute_base_url', store=True, readonly=False, required=True,
+        "API base URL", compute='_compute_base_url', store=True, readonly=False, required=True, precompute=True,
         help="Provider API root. Defaults to the provider's public endpoint; change it for sandboxes and tests.")
     account = fields.Char("Account ID / Login", groups='base.group_system', copy=False)
     secret = fields.Char("Auth token / API key", groups='base.group_system', copy=False)
@@ -68,6 +68,25 @@ class SmsGateway(models.Model):
         'CHECK(max_concurrency > 0)', 'The number of concurrent requests must be positive.')
     _rate_limit_positive = models.Constraint(
         'CHECK(rate_limit >= 0)', 'The rate limit cannot be negative.')
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            default = vals.get('provider') and get_provider_class(vals['provider']).default_base_url
+            if vals.get('base_url') and vals['base_url'] != default:
+                self._check_may_redirect_credentials()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if 'base_url' in vals and any(gateway.base_url != vals['base_url'] for gateway in self):
+            self._check_may_redirect_credentials()
+        return super().write(vals)
+
+    def _check_may_redirect_credentials(self):
+        """The API URL is where the secret is sent: whoever may not read it may not redirect it."""
+        if not self.env.is_system():
+            raise AccessError(_("Only administrators, who manage the gateways' credentials, may change the "
+                                "API base URL they are sent to."))
 
     @api.depends('provider')
     def _compute_base_url(self):
@@ -185,20 +204,24 @@ class SmsGateway(models.Model):
         """Tell the admin at once whether the provider answers and accepts the credentials."""
         self.ensure_one()
         self.check_access('write')  # calls the provider with the credentials: gateway managers only
+        provider = self._get_provider()
         try:
-            message = self._get_provider().check()
+            message = provider.check()
         except ProviderError as exc:
-            raise UserError(_("Connection to %(gateway)s failed: %(error)s", gateway=self.name, error=exc.message)) from exc
+            raise UserError(_("Connection to %(gateway)s failed: %(error)s", gateway=self.name,
+                              error=provider.redact(exc.message))) from exc
         return self._notify(_("Connection OK"), message or _("The provider accepted the credentials."))
 
     def action_check_balance(self):
         """Show the remaining credit so the admin can top up before sending fails."""
         self.ensure_one()
         self.check_access('write')  # calls the provider with the credentials: gateway managers only
+        provider = self._get_provider()
         try:
-            balance = self._get_provider().balance()
+            balance = provider.balance()
         except ProviderError as exc:
-            raise UserError(_("Balance check on %(gateway)s failed: %(error)s", gateway=self.name, error=exc.message)) from exc
+            raise UserError(_("Balance check on %(gateway)s failed: %(error)s", gateway=self.name,
+                              error=provider.redact(exc.message))) from exc
         return self._notify(
             _("Balance"),
             _("%(gateway)s: %(amount)s %(currency)s left.", gateway=self.name, amount=balance.amount, currency=balance.currency))

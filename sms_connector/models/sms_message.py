@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 import psycopg2.errors
 
@@ -101,10 +102,15 @@ class SmsMessage(models.Model):
     keyword = fields.Selection(
         [('stop', 'STOP (opt-out)'), ('start', 'START (opt-in)'), ('help', 'HELP')], readonly=True,
         help="Opt-out keyword this inbound SMS was recognised as.")
+    auto_answered = fields.Boolean(readonly=True, help="An automatic answer was sent to this keyword SMS.")
 
     _sms_uuid_unique = models.UniqueIndex('(sms_uuid) WHERE sms_uuid IS NOT NULL')
     # A provider retrying an inbound webhook must not create the reply twice.
     _inbound_unique = models.UniqueIndex("(gateway_id, provider_message_id) WHERE direction = 'inbound'")
+    # hourly budgets of automatic answers, counted on every keyword SMS: small partial indexes
+    # (IS TRUE as the ORM writes it, so that PostgreSQL can use them)
+    _auto_answered_number_idx = models.Index("(number, received_date) WHERE auto_answered IS TRUE")
+    _auto_answered_gateway_idx = models.Index("(gateway_id, received_date) WHERE auto_answered IS TRUE")
 
     # visibility (record rules in security/sms_connector_rules.xml) ---------------------
     @api.depends('res_model', 'res_id')
@@ -335,7 +341,30 @@ class SmsMessage(models.Model):
             self._sms_connector_opt_in([self.number], source)
         if provider_detected:
             return False  # the provider answered its own keyword already
-        return self.env['sms.keyword'].sudo()._match(self.body).reply or False
+        reply = self.env['sms.keyword'].sudo()._match(self.body).reply
+        if not reply or not self._sms_connector_may_auto_answer():
+            return False
+        self.auto_answered = True
+        return reply
+
+    def _sms_connector_may_auto_answer(self):
+        """Whether the hourly budgets of automatic answers (per number, per gateway) allow one more.
+
+        Anyone holding a webhook URL could otherwise make the company text arbitrary numbers at its cost.
+        """
+        self.ensure_one()
+        icp = self.env['ir.config_parameter'].sudo()
+        recent = [('direction', '=', 'inbound'), ('auto_answered', '=', True),
+                  ('received_date', '>=', fields.Datetime.now() - timedelta(hours=1))]
+        for param, default, scope in (('sms_connector.auto_reply_max_per_number', 5, ('number', '=', self.number)),
+                                      ('sms_connector.auto_reply_max_per_gateway', 100,
+                                       ('gateway_id', '=', self.gateway_id.id))):
+            limit = int(icp.get_param(param, default))
+            if self.sudo().search_count([*recent, scope], limit=limit) >= limit:
+                _logger.warning("SMS gateway %s: automatic answer to %s not sent, %s reached",
+                                self.gateway_id.id, self.number, param)
+                return False
+        return True
 
     @api.model
     def _sms_connector_opt_out(self, numbers, source):

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ..engine.dispatcher import AdaptiveWindow, run_requests
+from ..tools.redact import redact
 
 # Normalised outcome of one send attempt.
 SENT = "sent"  # the provider accepted the message
@@ -138,9 +139,10 @@ class Balance:
 
 
 class ProviderError(Exception):
-    """A provider call that failed, with a message fit to show to an admin."""
+    """A provider call that failed, with a message fit to show to any user (credentials redacted)."""
 
     def __init__(self, message, code=None, status=None):
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.code = code
@@ -195,7 +197,7 @@ class SmsProvider:
         """Send already grouped requests; requests run in a bounded pool honouring the gateway's
         concurrency and rate limits (or the share of them the caller holds), and a failing
         request only fails its own messages."""
-        return run_requests(
+        results = run_requests(
             self.send_request, chunks,
             max_workers=self.config.max_concurrency if max_workers is None else max_workers,
             rate=self.config.rate_limit if rate is None else rate,
@@ -204,6 +206,9 @@ class SmsProvider:
             executor=self.executor() if len(chunks) > 1 else None,
             is_throttled=lambda results: any(r.failure == Failure.RATE_LIMITED for r in results),
         )
+        for result in results:  # error texts reach the SMS log, the chatter and notifications
+            result.error_message = self.redact(result.error_message)
+        return results
 
     def split_requests(self, batch):
         """Group messages into provider requests (one per message unless the API batches)."""
@@ -214,6 +219,10 @@ class SmsProvider:
         for sms in batch:
             groups.setdefault((sms.body, sms.purpose, sms.sender), []).append(sms)
         return [group[start:start + size] for group in groups.values() for start in range(0, len(group), size)]
+
+    def redact(self, text):
+        """``text`` without this account's credentials nor anything that looks like one."""
+        return redact(text, (self.config.account, self.config.secret))
 
     def request_key(self, chunk):
         """Identity of a request, stored before sending so that a retry can repeat it exactly."""

@@ -160,6 +160,8 @@ class OctopushProvider(SmsProvider):
 
     # callbacks ---------------------------------------------------------------
     def parse_status(self, data):
+        if any(isinstance(data.get(key), (dict, list)) for key in ('message_id', 'number', 'status')):
+            raise MalformedCallback("message_id, number and status must be plain values")
         ticket = str(data.get('message_id') or '').strip()
         number = str(data.get('number') or '').strip()
         raw = str(data.get('status') or '').strip().upper()
