@@ -26,6 +26,8 @@ ALLOWED = {
 ARGS = {
     ('sms.sms', 'create'): lambda case: ([{'number': '+14155550299', 'body': 'by RPC'}],),
     ('base.automation', 'write'): lambda case: ({'active': True},),
+    ('sms.gateway', 'create'): lambda case: ([{'name': 'By RPC', 'provider': 'twilio', 'base_url': 'http://127.0.0.1:9'}],),
+    ('sms.gateway', 'write'): lambda case: ({'base_url': 'http://127.0.0.1:9'},),
 }
 
 
