@@ -1,6 +1,7 @@
 import contextlib
 import logging
 import random
+import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,9 @@ from ..tools.phone import country_of, normalize_number
 
 _logger = logging.getLogger(__name__)
 
+# slots this process holds per (database, gateway): {'users', 'slots', 'cr'}
+_SLOTS = {}
+_SLOTS_LOCK = threading.Lock()
 # pg_advisory_lock namespace of the gateways' concurrency slots ("SMS")
 SLOT_LOCK_NAMESPACE = 0x534D53
 SLOT_WAIT_SECONDS = 0.05
@@ -136,32 +140,61 @@ class SmsSendEngine(models.AbstractModel):
 
         Each slot is a session advisory lock on a connection of its own, held while the
         requests run (no transaction stays open); a crashed process releases them with its
-        connection. Yields (workers, rate): the slots held and the matching share of the rate.
+        connection. Batches of one process that overlap (pipelining) share the slots it holds,
+        so that the next batch fills the waves the current one leaves empty.
+        Yields (workers, rate): the slots held and the matching share of the rate.
         """
+        key = (self.env.cr.dbname, group.gateway_id)
         limit = max(1, group.provider.config.max_concurrency)
         wanted = min(limit, max(1, len(group.chunks)))
-        held = []
-        cr = self.env.registry.cursor()
+        with _SLOTS_LOCK:
+            holder = _SLOTS.get(key)
+            if holder is not None:
+                holder['users'] += 1
+        if holder is None:
+            holder = {'users': 1, 'slots': [], 'cr': self.env.registry.cursor(), 'lock': threading.Lock()}
+            with holder['lock']:
+                self._acquire_slots(holder, group.gateway_id, limit, wanted, wait=True)
+            with _SLOTS_LOCK:
+                _SLOTS[key] = holder
+        elif len(holder['slots']) < wanted:
+            with holder['lock']:  # a larger batch joins: take the free slots it needs too
+                self._acquire_slots(holder, group.gateway_id, limit, wanted, wait=False)
         try:
-            while not held:
-                for slot in range(limit):
-                    if len(held) >= wanted:
-                        break
-                    cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)",
-                                   SLOT_LOCK_NAMESPACE, group.gateway_id * 1000 + slot))
-                    if cr.fetchone()[0]:
-                        held.append(slot)
-                # a connection of its own: it holds the locks, not a transaction
-                cr.commit()  # pylint: disable=invalid-commit
-                if not held:
-                    time.sleep(SLOT_WAIT_SECONDS)
-            rate = group.provider.config.rate_limit * len(held) / limit
-            yield len(held), rate
+            yield len(holder['slots']), group.provider.config.rate_limit * len(holder['slots']) / limit
         finally:
-            for slot in held:
-                cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", SLOT_LOCK_NAMESPACE, group.gateway_id * 1000 + slot))
+            with _SLOTS_LOCK:
+                holder['users'] -= 1
+                last = not holder['users']
+                if last and _SLOTS.get(key) is holder:
+                    del _SLOTS[key]
+            if last:
+                with holder['lock']:
+                    cr = holder['cr']
+                    for slot in holder['slots']:
+                        cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)",
+                                       SLOT_LOCK_NAMESPACE, group.gateway_id * 1000 + slot))
+                    cr.commit()  # pylint: disable=invalid-commit
+                    cr.close()
+
+    @staticmethod
+    def _acquire_slots(holder, gateway_id, limit, wanted, wait):
+        """Take free slots of the gateway up to ``wanted``; with ``wait``, until at least one is held."""
+        cr = holder['cr']
+        while True:
+            for slot in range(limit):
+                if len(holder['slots']) >= wanted:
+                    break
+                if slot in holder['slots']:
+                    continue
+                cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SLOT_LOCK_NAMESPACE, gateway_id * 1000 + slot))
+                if cr.fetchone()[0]:
+                    holder['slots'].append(slot)
+            # a connection of its own: it holds the locks, not a transaction
             cr.commit()  # pylint: disable=invalid-commit
-            cr.close()
+            if holder['slots'] or not wait:
+                return
+            time.sleep(SLOT_WAIT_SECONDS)
 
     # claiming ----------------------------------------------------------------------
     @api.model
