@@ -3,10 +3,11 @@
 Written as the users concerned: the salesperson who texted a customer, an SMS user answering.
 """
 import json
+import secrets
 
 from odoo.tests import new_test_user, tagged
 
-from .common import FakeProviderCase
+from .common import TWILIO_SID, FakeProviderCase
 
 
 @tagged('post_install', '-at_install')
@@ -19,7 +20,7 @@ class TestInboundUx(FakeProviderCase):
             cls.env, login='sally_sms', name='Sally Sales', notification_type='email',
             groups='sms_connector.group_sms_user,sales_team.group_sale_salesman')
         cls.manager = new_test_user(
-            cls.env, login='mo_sms', name='Mo Manager', groups='sms_connector.group_sms_manager')
+            cls.env, login='mo_sms', name='Mo Manager', groups='sms_connector.group_sms_manager,base.group_partner_manager')
 
     def setUp(self):
         super().setUp()
@@ -61,3 +62,59 @@ class TestInboundUx(FakeProviderCase):
         self.assertEqual(self.inbound('+33612345699').mapped('body'), ["Oui", "Et livrez avant midi svp", "STOP"],
                          "only true replays are ignored")
         self.assertTrue(self.env['phone.blacklist'].search([('number', '=', '+33612345699')]))
+
+    # issue 16.1 ------------------------------------------------------------------
+    def post_twilio(self, number, body, to='+15005550006'):
+        path = f"/sms_connector/inbound/{self.twilio.id}/{self.twilio.webhook_token}"
+        params = {'MessageSid': 'SM' + secrets.token_hex(16), 'AccountSid': TWILIO_SID, 'From': number, 'To': to,
+                  'Body': body, 'NumSegments': '1', 'NumMedia': '0'}
+        signature = self.twilio_signature(self.base_url() + path, params)
+        response = self.url_open(path, data=params, headers={'X-Twilio-Signature': signature})
+        self.assertEqual(response.status_code, 200)
+        return response
+
+    def needaction(self, user):
+        return self.env['mail.message'].with_user(user).search([('needaction', '=', True)])
+
+    def test_the_salesperson_who_texted_is_told_of_the_reply(self):
+        other = new_test_user(self.env, login='otto_sms', name='Otto Owner', groups='sales_team.group_sale_salesman')
+        customer = self.partner('Cleo', '+14155550142', user_id=other.id)
+        composer = self.env['sms.composer'].with_user(self.salesman).with_context(
+            active_model='res.partner', active_id=customer.id, default_composition_mode='comment',
+        ).create({'body': "Your order is ready"})
+        composer.action_send_sms()
+        self.run_postcommit()
+        self.assertFalse(self.needaction(self.salesman))
+        self.post_twilio('+14155550142', "Great, I'll come by tomorrow")
+        told = self.needaction(self.salesman)
+        self.assertEqual(len(told), 1, "the author of the SMS gets it in the messaging menu (Inbox)")
+        self.assertIn("come by tomorrow", str(told.body))
+        self.assertEqual((told.model, told.res_id), ('res.partner', customer.id))
+
+    def test_without_author_the_responsible_is_told(self):
+        owner = new_test_user(self.env, login='otto_sms', name='Otto Owner', notification_type='email',
+                              groups='sales_team.group_sale_salesman')
+        lead = self.env['crm.lead'].create({'name': 'Deal', 'phone': '+14155550150', 'user_id': owner.id,
+                                            'country_id': self.env.ref('base.us').id})
+        self.post_twilio('+14155550150', "Still interested")
+        told = self.needaction(owner)
+        self.assertEqual((told.model, told.res_id), ('crm.lead', lead.id))
+        self.assertFalse(self.needaction(self.salesman))
+
+    def test_inbox_counts_replies_to_triage(self):
+        def counter(user):
+            groups = self.env['res.users'].with_user(user)._get_activity_groups()
+            return next((group['total_count'] for group in groups if group['model'] == 'sms.message'), 0)
+
+        self.post_twilio('+14155550190', "Who is this?")
+        self.post_twilio('+14155550191', "Call me")
+        self.post_twilio('+14155550192', "STOP")
+        self.assertEqual(counter(self.manager), 2, "unmatched replies wait in the Inbox; STOP is handled already")
+        first = self.inbound('+14155550190').with_user(self.manager)
+        self.assertTrue(first.to_triage)
+        first.action_mark_triaged()
+        self.assertEqual(counter(self.manager), 1)
+        second = self.inbound('+14155550191').with_user(self.manager)
+        second.action_create_partner()
+        self.assertFalse(second.to_triage)
+        self.assertEqual(counter(self.manager), 0)
