@@ -118,3 +118,47 @@ class TestInboundUx(FakeProviderCase):
         second.action_create_partner()
         self.assertFalse(second.to_triage)
         self.assertEqual(counter(self.manager), 0)
+
+    # issue 16.7 ------------------------------------------------------------------
+    def test_conversation_is_a_thread_with_a_reply_box(self):
+        customer = self.partner('Cleo', '+14155550142', user_id=self.salesman.id)
+        partner_form = customer.with_user(self.salesman)
+        composer = self.env['sms.composer'].with_user(self.salesman).with_context(
+            active_model='res.partner', active_id=customer.id, default_composition_mode='comment',
+        ).create({'body': "Your order is ready"})
+        composer.action_send_sms()
+        self.run_postcommit()
+        self.post_twilio('+14155550142', "<script>alert(1)</script> & tomorrow?", to='+15005550099')
+
+        action = partner_form.action_view_sms_conversation()
+        self.assertEqual((action['res_model'], action['target']), ('sms.conversation', 'new'))
+        wizard = self.env['sms.conversation'].with_user(self.salesman).browse(action['res_id'])
+        thread = str(wizard.thread)
+        self.assertLess(thread.index("Your order is ready"), thread.index("tomorrow?"), "oldest first")
+        self.assertIn('o_sms_bubble_outbound', thread)
+        self.assertIn('o_sms_bubble_inbound', thread)
+        self.assertNotIn('<script>', thread)
+        self.assertIn('&lt;script&gt;', thread)
+
+        wizard.body = "Tomorrow 10am then"
+        again = wizard.action_send()
+        self.run_postcommit()
+        sent = self.fake.twilio_messages[-1]
+        self.assertEqual((sent['to'], sent['from'], sent['body']), ('+14155550142', '+15005550099', "Tomorrow 10am then"),
+                         "the answer leaves from the number the customer wrote to")
+        wizard = self.env['sms.conversation'].with_user(self.salesman).browse(again['res_id'])
+        self.assertTrue(str(wizard.thread).rstrip().endswith('</div>'))
+        self.assertGreater(str(wizard.thread).index("Tomorrow 10am then"), str(wizard.thread).index("tomorrow?"))
+        self.assertIn("Tomorrow 10am then", str(customer.message_ids[0].body), "filed in the chatter too")
+
+    def test_conversation_from_the_inbox(self):
+        self.post_twilio('+14155550190', "Who is this?")
+        message = self.inbound('+14155550190').with_user(self.manager)
+        action = message.action_view_conversation()
+        wizard = self.env['sms.conversation'].with_user(self.manager).browse(action['res_id'])
+        self.assertIn("Who is this?", str(wizard.thread))
+        wizard.body = "Your florist, hello!"
+        wizard.action_send()
+        self.run_postcommit()
+        self.assertEqual(self.fake.twilio_messages[-1]['body'], "Your florist, hello!")
+        self.assertFalse(message.to_triage, "answered: off the Inbox's count")

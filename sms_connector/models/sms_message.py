@@ -579,11 +579,9 @@ class SmsMessage(models.Model):
 
     # inbox actions ------------------------------------------------------------------
     def action_view_conversation(self):
-        """All SMS exchanged with this number, oldest first, like a phone's thread."""
+        """All SMS exchanged with this number, oldest first, like a phone's thread, with a reply box."""
         self.ensure_one()
-        action = self.env['ir.actions.act_window']._for_xml_id('sms_connector.sms_message_action_conversation')
-        action.update(domain=[('number', '=', self.number)], name=_("Conversation with %(number)s", number=self.number))
-        return action
+        return self.env['sms.conversation']._open(self.number, self._get_record())
 
     def action_reply(self):
         self.ensure_one()
