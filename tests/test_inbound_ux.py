@@ -5,7 +5,11 @@ Written as the users concerned: the salesperson who texted a customer, an SMS us
 import json
 import secrets
 
+from lxml import etree
+
 from odoo.tests import new_test_user, tagged
+
+from odoo.addons.mail.tools.discuss import Store
 
 from .common import TWILIO_SID, FakeProviderCase
 
@@ -162,3 +166,31 @@ class TestInboundUx(FakeProviderCase):
         self.run_postcommit()
         self.assertEqual(self.fake.twilio_messages[-1]['body'], "Your florist, hello!")
         self.assertFalse(message.to_triage, "answered: off the Inbox's count")
+
+    # issue 16.8 ------------------------------------------------------------------
+    def test_settings_show_our_gateways_instead_of_odoo_credits(self):
+        admin = new_test_user(self.env, login='ada_admin', name='Ada Admin', groups='base.group_system')
+        settings = self.env['res.config.settings'].with_user(admin)
+        arch = etree.fromstring(settings.get_views([(False, 'form')])['views']['form']['arch'])
+        (iap,) = arch.xpath("//setting[@id='sms']//widget[@name='iap_buy_more_credits']")
+        self.assertIn('sms_connector_gateway_count', iap.get('invisible', ''), "no IAP credits to buy with a gateway")
+        self.assertTrue(arch.xpath("//setting[@id='sms']//button[@name='action_sms_connector_open_gateways']"))
+        self.assertGreater(settings.create({}).sms_connector_gateway_count, 0, "also for an admin without SMS rights")
+
+    def test_refused_key_shows_the_gateway_words_not_unregistered_account(self):
+        customer = self.partner('Cleo', '+14155550142')
+        self.twilio.secret = 'revoked-token'
+        composer = self.env['sms.composer'].with_user(self.salesman).with_context(
+            active_model='res.partner', active_id=customer.id, default_composition_mode='comment',
+        ).create({'body': "Hello"})
+        composer.action_send_sms()
+        self.run_postcommit()
+        message = customer.message_ids.filtered(lambda m: m.message_type == 'sms')
+        notification = message.notification_ids
+        self.assertEqual((notification.notification_status, notification.failure_type), ('exception', 'sms_acc'))
+        data = Store().add(notification.with_user(self.salesman)).get_result()['mail.notification'][0]
+        self.assertTrue(data.get('failure_reason'), "the gateway's words reach the chatter")
+        self.assertEqual(data.get('failure_reason'), self.log_of(customer).error_message)
+        self.assertEqual(data.get('sms_connector_gateway_id'), self.twilio.id, "a link to the gateway, not to IAP")
+        assets = self.env['ir.asset']._get_asset_paths('web.assets_backend', {})
+        self.assertTrue(any('sms_connector/static/src/' in path for path, *_rest in assets))
