@@ -9,7 +9,8 @@ class MailNotification(models.Model):
     _inherit = 'mail.notification'
 
     def _to_store_defaults(self, target):
-        return super()._to_store_defaults(target) + [
+        return [
+            *super()._to_store_defaults(target),
             Store.Attr('failure_reason', predicate=MailNotification._sms_connector_is_failed_sms),
             Store.Attr('sms_connector_gateway_id', lambda notification: notification._sms_connector_gateway().id,
                        predicate=MailNotification._sms_connector_is_failed_sms),
