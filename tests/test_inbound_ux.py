@@ -8,6 +8,7 @@ import secrets
 from lxml import etree
 
 from odoo.tests import new_test_user, tagged
+from odoo.tools.misc import file_path
 
 from odoo.addons.mail.tools.discuss import Store
 
@@ -194,3 +195,88 @@ class TestInboundUx(FakeProviderCase):
         self.assertEqual(data.get('sms_connector_gateway_id'), self.twilio.id, "a link to the gateway, not to IAP")
         assets = self.env['ir.asset']._get_asset_paths('web.assets_backend', {})
         self.assertTrue(any('sms_connector/static/src/' in path for path, *_rest in assets))
+
+    # issue 16.9 ------------------------------------------------------------------
+    def arch(self, model, view_type, user, view_id=False, context=None):
+        views = self.env[model].with_user(user).with_context(**(context or {})).get_views([(view_id, view_type)])
+        return etree.fromstring(views['views'][view_type]['arch'])
+
+    def test_opted_out_banner_has_a_space_before_the_numbers(self):
+        arch = self.arch('sms.composer', 'form', self.salesman)
+        (field,) = arch.xpath("//field[@name='sms_connector_opted_out_numbers']")
+        self.assertIn('ms-1', field.get('class', '').split(), "'Opted out: +336…', not 'Opted out:+336…'")
+
+    def test_inbox_and_inbound_form_show_only_what_applies(self):
+        action = self.env['ir.actions.act_window'].with_user(self.manager)._for_xml_id('sms_connector.sms_message_action_inbox')
+        list_view_id = next(view_id for view_id, view_type in action['views'] if view_type == 'list')
+        self.assertTrue(list_view_id, "the Inbox has a list of its own")
+        arch = self.arch('sms.message', 'list', self.manager, list_view_id)
+        self.assertFalse(arch.xpath("//field[@name='error_message']"), "no 'Failure reason' column for replies")
+        self.assertTrue(arch.xpath("//field[@name='body']"))
+
+        form = self.arch('sms.message', 'form', self.manager)
+        for name in ('purpose', 'cost', 'cost_currency', 'sent_date', 'delivered_date', 'create_date'):
+            (node,) = [n for n in form.xpath(f"//field[@name='{name}']") if n.get('string') != 'Received on']
+            self.assertIn("direction == 'inbound'", node.get('invisible', ''), name)
+        bars = form.xpath("//field[@name='state'][@widget='statusbar']")
+        outbound = [bar for bar in bars if 'received' not in bar.get('statusbar_visible', '')]
+        self.assertEqual(len(outbound), 1, "outbound SMS get a status bar without 'Received'")
+        self.assertIn("direction == 'inbound'", outbound[0].get('invisible', ''))
+        self.assertTrue([bar for bar in bars if bar.get('statusbar_visible') == 'received'])
+
+    def test_outbound_sms_show_the_number_they_left_from(self):
+        us = self.partner('Cleo', '+14155550142')
+        fr = self.partner('Zoé', '+33612345699', country='base.fr')
+        self.assertEqual(self.send_single(us, "Hello").gateway_number, '+15005550006')
+        self.assertEqual(self.send_single(fr, "Bonjour").gateway_number, 'MyShop')
+
+    def test_twilio_refusal_reads_without_the_sdk_prefix(self):
+        log = self.send_single(self.partner('Nobody', '+15005550001'), "Hello")
+        self.assertEqual(log.state, 'failed')
+        self.assertTrue(log.error_message.startswith("The 'To' number"), log.error_message)
+
+    def test_gateway_credentials_and_webhook_changes_are_traced_without_the_secret(self):
+        admin = new_test_user(self.env, login='ada_admin', name='Ada Admin',
+                              groups='base.group_system,sms_connector.group_sms_manager')
+        gateway = self.twilio.with_user(admin)
+        before = gateway.message_ids
+        gateway.write({'secret': 'brand-new-token-123', 'account': TWILIO_SID})
+        gateway.action_regenerate_webhook_token()
+        gateway.write({'base_url': self.fake.url + '/'})
+        self.env.cr.precommit.run()  # tracking is written when the transaction commits
+        new = (gateway.message_ids - before)
+        text = ' '.join(str(m.body) for m in new) + ' '.join(
+            str(v.old_value_char) + str(v.new_value_char) for v in new.sudo().tracking_value_ids)
+        self.assertNotIn('brand-new-token-123', text)
+        self.assertNotIn(self.twilio.sudo().webhook_token, text)
+        self.assertIn('Auth token / API key', text)
+        self.assertIn('webhook urls regenerated', text.lower())
+        self.assertIn('API base URL', ' '.join(new.sudo().tracking_value_ids.field_id.mapped('field_description')))
+        gateway.write({'account': 'AC' + 'd' * 32})
+        self.env.cr.precommit.run()
+        shown = str(Store().add(gateway.with_user(self.salesman).message_ids).get_result())
+        self.assertIn('Webhook URLs regenerated', shown, "SMS users read the gateway's chatter")
+        self.assertNotIn('AC' + 'd' * 32, shown, "but not the account it changed to")
+
+    def test_help_answer_reaches_the_phone_simulator(self):
+        path = f"/sms_connector/inbound/{self.twilio.id}/{self.twilio.webhook_token}"
+        self.fake.twilio_inbound_url = self.base_url() + path
+        self.env.flush_all()
+        with self.allow_requests(all_requests=True):
+            status, _text = self.fake.reply_as_phone('+14155550220', "HELP", provider='twilio')
+        self.http_request_allow_all = False
+        self.assertEqual(status, 200)
+        messages = self.fake.phones()['+14155550220']['messages']
+        self.assertEqual([m['direction'] for m in messages], ['out', 'in'], "the phone sent HELP and got the answer")
+        self.assertTrue(messages[-1]['body'].startswith('Reply STOP to unsubscribe'))
+
+    def test_demo_mailing_log_is_dated_with_its_mailing(self):
+        path = file_path('sms_connector/demo/sms_connector_demo.xml')
+        demo = etree.parse(path)
+        sent = demo.xpath("//record[@id='demo_mailing_sms']/field[@name='sent_date']")[0].get('eval')
+        logs = demo.xpath("//record[@model='sms.message'][field[@name='mailing_id'][@ref='demo_mailing_sms']]")
+        self.assertTrue(logs)
+        for log in logs:
+            self.assertEqual(log.xpath("field[@name='create_date']")[0].get('eval'), sent, log.get('id'))
+        for record in demo.xpath("//record[@model='crm.lead']"):
+            self.assertEqual(record.xpath("field[@name='user_id']")[0].get('ref'), 'base.user_admin', record.get('id'))

@@ -93,7 +93,8 @@ class SmsMessage(models.Model):
         "May be cancelled or rescheduled", compute='_compute_can_change_schedule',
         help="A scheduled SMS not sent yet that you may cancel or reschedule.")
     gateway_number = fields.Char(
-        "Our number", readonly=True, help="Number of ours an inbound SMS arrived on: replies are sent from it.")
+        "Our number", readonly=True,
+        help="Inbound: the number of ours it arrived on (replies are sent from it). Outbound: the sender it left with.")
     received_date = fields.Datetime("Received on", readonly=True)
     sms_connector_document_readable = fields.Boolean(
         "Document readable", compute='_compute_sms_connector_document_readable',
