@@ -32,3 +32,11 @@ class TestConversationTour(FakeProviderCase):
         self.send_now(sms)
         sent = self.fake.twilio_messages[-1]
         self.assertEqual((sent['to'], sent['from'], sent['body']), (NUMBER, '+15005550099', "See you tomorrow at 10"))
+
+    def test_activity_menu_counts_replies_to_triage(self):
+        path = f"/sms_connector/inbound/{self.twilio.id}/{self.twilio.webhook_token}"
+        params = {'MessageSid': 'SM' + secrets.token_hex(16), 'AccountSid': TWILIO_SID, 'From': '+14155550190',
+                  'To': '+15005550006', 'Body': "Who is this?", 'NumSegments': '1', 'NumMedia': '0'}
+        signature = self.twilio_signature(self.base_url() + path, params)
+        self.assertEqual(self.url_open(path, data=params, headers={'X-Twilio-Signature': signature}).status_code, 200)
+        self.start_tour('/odoo', 'sms_connector_inbox_counter_tour', login='admin', timeout=40)

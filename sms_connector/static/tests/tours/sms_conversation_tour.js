@@ -37,3 +37,23 @@ registry.category("web_tour.tours").add("sms_connector_conversation_tour", {
         },
     ],
 });
+
+// The activity menu counts unmatched replies and opens SMS > Inbox on them.
+registry.category("web_tour.tours").add("sms_connector_inbox_counter_tour", {
+    steps: () => [
+        {
+            content: "Open the activity menu",
+            trigger: ".o_menu_systray .o-mail-ActivityMenu-counter",
+            run: "click",
+        },
+        {
+            content: "Open the SMS Inbox line",
+            trigger: ".o-mail-ActivityGroup[data-model_name='sms.message']:contains(1 to triage)",
+            run: "click",
+        },
+        {
+            content: "The Inbox lists the reply to triage",
+            trigger: ".o_list_view .o_data_row .o_data_cell:contains(Who is this?)",
+        },
+    ],
+});
