@@ -215,7 +215,7 @@ class TestInboundUx(FakeProviderCase):
         self.assertTrue(arch.xpath("//field[@name='body']"))
 
         form = self.arch('sms.message', 'form', self.manager)
-        for name in ('purpose', 'cost', 'cost_currency', 'sent_date', 'delivered_date', 'create_date'):
+        for name in ('purpose', 'cost', 'cost_company', 'sent_date', 'delivered_date', 'create_date'):
             (node,) = [n for n in form.xpath(f"//field[@name='{name}']") if n.get('string') != 'Received on']
             self.assertIn("direction == 'inbound'", node.get('invisible', ''), name)
         bars = form.xpath("//field[@name='state'][@widget='statusbar']")
