@@ -215,9 +215,12 @@ class TestInboundUx(FakeProviderCase):
         self.assertTrue(arch.xpath("//field[@name='body']"))
 
         form = self.arch('sms.message', 'form', self.manager)
-        for name in ('purpose', 'cost', 'cost_company', 'sent_date', 'delivered_date', 'create_date'):
-            (node,) = [n for n in form.xpath(f"//field[@name='{name}']") if n.get('string') != 'Received on']
+        for name in ('purpose', 'cost', 'sent_date', 'delivered_date', 'create_date'):
+            (node,) = form.xpath(f"//field[@name='{name}']")
             self.assertIn("direction == 'inbound'", node.get('invisible', ''), name)
+        combined = self.env.ref('sms_connector.sms_message_view_form')._get_combined_arch()  # with multi-currency nodes
+        (node,) = combined.xpath("//field[@name='cost_company']")
+        self.assertIn("direction == 'inbound'", node.get('invisible', ''))
         bars = form.xpath("//field[@name='state'][@widget='statusbar']")
         outbound = [bar for bar in bars if 'received' not in bar.get('statusbar_visible', '')]
         self.assertEqual(len(outbound), 1, "outbound SMS get a status bar without 'Received'")
