@@ -80,6 +80,7 @@ class TestPublicMethods(AccessCase):
             'sms.inbound.link': env['sms.inbound.link'].create({
                 'message_id': inbound.id, 'record_ref': f'res.partner,{customer.id}'}),
             'sms.inbound.reply': env['sms.inbound.reply'].create({'message_id': inbound.id, 'body': 'by RPC'}),
+            'sms.conversation': env['sms.conversation'].create({'number': '+14155550291', 'body': 'by RPC'}),
             'sms.message': inbound,
             'sms.sms': env['sms.sms'].create({'number': '+14155550294', 'body': 'queued', 'state': 'outgoing'}),
             'sms.template': template,

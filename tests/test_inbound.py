@@ -238,7 +238,7 @@ class TestInboundSms(FakeProviderCase):
         self.assertEqual(self.inbound('+14155550170')[-1].res_model, 'sale.order')
 
         action = order.action_view_sms_conversation()
-        thread = self.env['sms.message'].search(action['domain'], order='create_date asc, id asc')
+        thread = self.env['sms.conversation'].browse(action['res_id'])._messages()
         self.assertEqual(thread.mapped('direction'), ['outbound', 'inbound', 'inbound', 'inbound'])
 
     # inbox ---------------------------------------------------------------------

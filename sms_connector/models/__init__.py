@@ -26,3 +26,4 @@ from . import sms_send_engine
 from . import base_automation
 from . import res_users
 from . import mail_thread
+from . import mail_notification

@@ -1,4 +1,4 @@
-from odoo import _, models
+from odoo import _, api, models, modules
 from odoo.exceptions import AccessError
 
 
@@ -21,3 +21,22 @@ class ResUsers(models.Model):
         if not self._sms_connector_can_send():
             raise AccessError(_(
                 "You are not allowed to send SMS. Ask your administrator for the \"SMS / User\" access right."))
+
+    @api.model
+    def _get_activity_groups(self):
+        """Count the SMS Inbox's replies to triage in the activity menu, as Odoo does for meetings."""
+        groups = super()._get_activity_groups()
+        if not self.env.user.has_group('sms_connector.group_sms_triage'):
+            return groups
+        count = self.env['sms.message'].search_count([('direction', '=', 'inbound'), ('to_triage', '=', True)])
+        if count:
+            groups.append({
+                'id': self.env['ir.model']._get_id('sms.message'),
+                'name': _("SMS Inbox: %(count)s to triage", count=count),
+                'model': 'sms.message',
+                'type': 'sms_inbox',  # not 'activity': no late/today/future split (opened by activity_menu_patch.js)
+                'icon': modules.Manifest.for_addon('sms_connector').icon,
+                'domain': [('direction', '=', 'inbound'), ('to_triage', '=', True)],
+                'total_count': count,  # added to the activity menu's counter
+            })
+        return groups

@@ -18,17 +18,19 @@ class SmsGateway(models.Model):
     _description = 'SMS Gateway'
     _order = 'sequence, id'
 
-    name = fields.Char(required=True)
-    active = fields.Boolean(default=True)
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
     sequence = fields.Integer(default=10, help="Gateways are tried in this order when routing an SMS.")
-    provider = fields.Selection(selection=[], required=True)
-    company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company, index=True)
+    provider = fields.Selection(selection=[], required=True, tracking=True)
+    company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company, index=True,
+                                 tracking=True)
     base_url = fields.Char(
         "API base URL", compute='_compute_base_url', store=True, readonly=False, required=True, precompute=True,
+        tracking=True,
         help="Provider API root. Defaults to the provider's public endpoint; change it for sandboxes and tests.")
-    account = fields.Char("Account ID / Login", groups='base.group_system', copy=False)
+    account = fields.Char("Account ID / Login", groups='base.group_system', copy=False, tracking=True)
     secret = fields.Char("Auth token / API key", groups='base.group_system', copy=False)
-    sender = fields.Char("Default sender", help="From number (E.164) or alphanumeric sender name.")
+    sender = fields.Char("Default sender", tracking=True, help="From number (E.164) or alphanumeric sender name.")
     sender_ids = fields.One2many('sms.gateway.sender', 'gateway_id', string="Senders per country")
     country_ids = fields.Many2many(
         'res.country', string="Destination countries",
@@ -80,7 +82,12 @@ class SmsGateway(models.Model):
     def write(self, vals):
         if 'base_url' in vals and any(gateway.base_url != vals['base_url'] for gateway in self):
             self._check_may_redirect_credentials()
-        return super().write(vals)
+        res = super().write(vals)
+        if 'secret' in vals:  # traced without its value (tracking would show it)
+            for gateway in self:
+                gateway.message_post(body=_("Auth token / API key changed (the value is not shown)."),
+                                     subtype_xmlid='mail.mt_note')
+        return res
 
     def _check_may_redirect_credentials(self):
         """The API URL is where the secret is sent: whoever may not read it may not redirect it."""
@@ -117,6 +124,9 @@ class SmsGateway(models.Model):
         self.check_access('write')
         for gateway in self:
             gateway.sudo().webhook_token = secrets.token_urlsafe(24)
+            gateway.message_post(body=_(
+                "Webhook URLs regenerated: paste the new delivery report and inbound SMS URLs in the provider's "
+                "console, the old ones are refused."), subtype_xmlid='mail.mt_note')
 
     # provider access ---------------------------------------------------------
     def _provider_options(self):

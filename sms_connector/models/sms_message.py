@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import SQL, plaintext2html
@@ -93,7 +93,8 @@ class SmsMessage(models.Model):
         "May be cancelled or rescheduled", compute='_compute_can_change_schedule',
         help="A scheduled SMS not sent yet that you may cancel or reschedule.")
     gateway_number = fields.Char(
-        "Our number", readonly=True, help="Number of ours an inbound SMS arrived on: replies are sent from it.")
+        "Our number", readonly=True,
+        help="Inbound: the number of ours it arrived on (replies are sent from it). Outbound: the sender it left with.")
     received_date = fields.Datetime("Received on", readonly=True)
     sms_connector_document_readable = fields.Boolean(
         "Document readable", compute='_compute_sms_connector_document_readable',
@@ -103,6 +104,9 @@ class SmsMessage(models.Model):
         [('stop', 'STOP (opt-out)'), ('start', 'START (opt-in)'), ('help', 'HELP')], readonly=True,
         help="Opt-out keyword this inbound SMS was recognised as.")
     auto_answered = fields.Boolean(readonly=True, help="An automatic answer was sent to this keyword SMS.")
+    to_triage = fields.Boolean(
+        "To triage", readonly=True, copy=False, index='btree_not_null',
+        help="Unmatched reply nobody has answered, filed or marked as read yet (counted on the Inbox).")
 
     _sms_uuid_unique = models.UniqueIndex('(sms_uuid) WHERE sms_uuid IS NOT NULL')
     # A provider retrying an inbound webhook must not create the reply twice.
@@ -260,7 +264,8 @@ class SmsMessage(models.Model):
                              inbound.provider_message_id)
                 continue
             reply = message._sms_connector_apply_keyword(provider_detected=bool(inbound.keyword))
-            message._sms_connector_post_on_record()
+            if not message._sms_connector_post_on_record():
+                message._sms_connector_notify_unmatched()
             if reply and inline_replies:
                 replies.append(reply)
                 message._sms_connector_log_inline_reply(reply)
@@ -296,6 +301,7 @@ class SmsMessage(models.Model):
             'company_id': gateway.company_id.id,
             'received_date': fields.Datetime.now(),
             'keyword': keyword,
+            'to_triage': record is None and not keyword,
         }
         try:
             with self.env.cr.savepoint():
@@ -404,9 +410,12 @@ class SmsMessage(models.Model):
         if responsible and responsible.partner_id not in record.message_partner_ids:
             record.message_subscribe(partner_ids=responsible.partner_id.ids)
         partner = self.partner_id
-        record.message_post(
+        told = self._sms_connector_reply_recipient(record)
+        posted = record.message_post(
             body=self.body or '', message_type='sms', subtype_xmlid='mail.mt_comment',
             author_id=partner.id or False, email_from=None if partner else self.number)
+        # not in partner_ids: Odoo would text them the customer's SMS (message_type 'sms')
+        self._sms_connector_mark_needaction(posted, told)
         rule = self.env['sms.match.rule'].sudo().browse(
             trusted_value(self.env.context, 'sms_connector_match_rule')).exists()
         if not rule:
@@ -417,6 +426,63 @@ class SmsMessage(models.Model):
                 activity_type_id=rule.activity_type_id.id or self.env.ref('mail.mail_activity_data_todo').id,
                 summary=_("Answer the SMS from %(number)s", number=self.number),
                 note=plaintext2html(self.body or ''), user_id=responsible.id)  # their text, never HTML
+        return True
+
+    def _sms_connector_reply_recipient(self, record=None):
+        """Who must hear of this reply: the user who last texted the number, else the record's responsible."""
+        self.ensure_one()
+        Users = self.env['res.users'].sudo()
+        domain = [('direction', '=', 'outbound'), ('number', '=', self.number), ('company_id', '=', self.company_id.id),
+                  ('user_id', '!=', False), ('user_id', '!=', SUPERUSER_ID), ('user_id.share', '=', False)]
+        days = self.env['sms.match.rule']._conversation_days()
+        if days > 0:
+            domain.append(('create_date', '>=', fields.Datetime.now() - timedelta(days=days)))
+        last = self.sudo().search(domain, order='id desc', limit=1)
+        if last:
+            return last.user_id
+        field = record._fields.get('user_id') if record is not None else None
+        if field and field.comodel_name == 'res.users' and record.user_id.active and not record.user_id.share:
+            return Users.browse(record.user_id.id)
+        return Users
+
+    def _sms_connector_notify_unmatched(self):
+        """A reply no record took: tell the user who texted that number in their Inbox (opens this SMS)."""
+        self.ensure_one()
+        told = self._sms_connector_reply_recipient()
+        if not told:
+            return
+        posted = self.env['mail.thread'].sudo().message_notify(
+            model=self._name, res_id=self.id, partner_ids=told.partner_id.ids,
+            author_id=self.partner_id.id or False, email_from=None if self.partner_id else self.number,
+            subject=_("SMS from %(number)s", number=self.number), body=self.body or '',
+            subtype_xmlid='mail.mt_comment', record_name=_("SMS from %(number)s", number=self.number))
+        self._sms_connector_mark_needaction(posted, told)
+
+    @api.model
+    def _sms_connector_mark_needaction(self, posted, users):
+        """Put ``posted`` in the users' Inbox (messaging menu) whatever their e-mail preference.
+
+        Odoo marks e-mail notifications read at once: a customer's answer still needs an action.
+        """
+        if not posted or not users:
+            return
+        Notification = self.env['mail.notification'].sudo()
+        existing = Notification.search([('mail_message_id', 'in', posted.ids), ('res_partner_id', 'in', users.partner_id.ids)])
+        existing.filtered('is_read').write({'is_read': False, 'read_date': False})
+        Notification.create([{
+            'mail_message_id': message.id, 'res_partner_id': partner.id, 'author_id': message.author_id.id,
+            'notification_type': 'inbox', 'notification_status': 'sent',
+        } for message in posted for partner in users.partner_id
+            if not existing.filtered(lambda n, m=message, p=partner: n.mail_message_id == m and n.res_partner_id == p)])
+
+    def action_mark_triaged(self):
+        """Take replies off the Inbox's count once read (they stay in the Inbox)."""
+        if not self:
+            return True
+        self.check_access('read')
+        if not self.env.user.has_group('sms_connector.group_sms_triage'):
+            raise AccessError(_("Only those who triage received SMS may mark them as read."))
+        self.sudo().write({'to_triage': False})
         return True
 
     def _sms_connector_record_sudo(self):
@@ -514,11 +580,9 @@ class SmsMessage(models.Model):
 
     # inbox actions ------------------------------------------------------------------
     def action_view_conversation(self):
-        """All SMS exchanged with this number, oldest first, like a phone's thread."""
+        """All SMS exchanged with this number, oldest first, like a phone's thread, with a reply box."""
         self.ensure_one()
-        action = self.env['ir.actions.act_window']._for_xml_id('sms_connector.sms_message_action_conversation')
-        action.update(domain=[('number', '=', self.number)], name=_("Conversation with %(number)s", number=self.number))
-        return action
+        return self.env['sms.conversation']._open(self.number, self._get_record())
 
     def action_reply(self):
         self.ensure_one()
@@ -583,5 +647,6 @@ class SmsMessage(models.Model):
         self._sms_connector_check_triage()
         for message in self:
             partner = message.partner_id or self._sms_connector_partner_for(record, message.number, message.company_id)
-            message.sudo().write({'res_model': record._name, 'res_id': record.id, 'partner_id': partner.id})
+            message.sudo().write({'res_model': record._name, 'res_id': record.id, 'partner_id': partner.id,
+                                  'to_triage': False})
             message.sudo()._sms_connector_post_on_record()

@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 
 class SmsMessageSourceMixin(models.AbstractModel):
@@ -29,12 +30,10 @@ class SmsMessageSourceMixin(models.AbstractModel):
         return action
 
     def action_view_sms_conversation(self):
-        """The SMS thread with this document's numbers: what we sent and what they answered, in order."""
+        """The SMS thread with this document's number (the latest one texted), replies filed on it."""
         self.ensure_one()
-        numbers = set(self.env['sms.message'].search(self._sms_message_domain()).mapped('number'))
-        if 'phone_sanitized' in self._fields and self.phone_sanitized:
-            numbers.add(self.phone_sanitized)
-        action = self.env['ir.actions.act_window']._for_xml_id('sms_connector.sms_message_action_conversation')
-        action.update(domain=[('number', 'in', sorted(n for n in numbers if n))], context={'create': False},
-                      name=_("SMS conversation"))
-        return action
+        last = self.env['sms.message'].search(self._sms_message_domain(), order='id desc', limit=1)
+        number = last.number or ('phone_sanitized' in self._fields and self.phone_sanitized)
+        if not number:
+            raise UserError(_("No SMS with %(record)s yet and no phone number to text.", record=self.display_name))
+        return self.env['sms.conversation']._open(number, self)

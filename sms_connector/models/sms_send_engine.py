@@ -42,7 +42,7 @@ SLOT_WAIT_SECONDS = 0.05
 LOG_COLUMNS = {
     'gateway_id': 'int', 'provider_message_id': 'varchar', 'segments': 'int', 'cost': 'numeric',
     'cost_currency': 'varchar', 'attempts': 'int', 'last_error': 'text', 'request_key': 'varchar',
-    'error_code': 'varchar', 'error_message': 'text',
+    'error_code': 'varchar', 'error_message': 'text', 'gateway_number': 'varchar',
 }
 OVERWRITTEN_COLUMNS = ('error_code', 'error_message')
 
@@ -242,7 +242,7 @@ class SmsSendEngine(models.AbstractModel):
         # Legal sending windows: marketing SMS outside their country's hours wait, never dropped.
         window_deferral, deferred = self.env['sms.sending.window']._deferral_checker(now), []
         invalid, opted_out = Sms, Sms
-        sending, request_keys, gateway_of = Sms, {}, {}
+        sending, request_keys, gateway_of, sender_of = Sms, {}, {}, {}
         for gateway, group in routed.items():
             outbound = []
             sender_by_country = {line.country_id.code: line.sender for line in gateway.sender_ids}
@@ -257,11 +257,12 @@ class SmsSendEngine(models.AbstractModel):
                 elif sms_purpose == 'marketing' and (at := window_deferral(normalized.country_code)):
                     deferred.append((sms, at, normalized.country_code))  # stays queued, due at ``at``
                 else:
+                    sender_of[sms.uuid] = (
+                        sms._sms_connector_forced_sender(gateway) or sms.mailing_id.sms_connector_sender
+                        or sender_by_country.get(normalized.country_code) or gateway.sender or '')
                     outbound.append(OutboundSms(
                         key=sms.uuid, number=normalized.e164, body=sms.body or '', purpose=sms_purpose,
-                        sender=sms._sms_connector_forced_sender(gateway) or sms.mailing_id.sms_connector_sender
-                        or sender_by_country.get(normalized.country_code) or gateway.sender or '',
-                        request_key=sms.sms_connector_request_key or ''))
+                        sender=sender_of[sms.uuid], request_key=sms.sms_connector_request_key or ''))
                     sending |= sms
                     gateway_of[sms.uuid] = gateway.id
             if outbound:
@@ -275,7 +276,7 @@ class SmsSendEngine(models.AbstractModel):
                 number=sms.number or ''))
         self._fail(opted_out, 'blacklisted', _("Opted out: the number replied STOP (blacklist)."))
         if sending:
-            self._set_sending(sending, request_keys, gateway_of, now)
+            self._set_sending(sending, request_keys, gateway_of, now, sender_of)
         self._defer(deferred)
         return plan
 
@@ -606,7 +607,7 @@ class SmsSendEngine(models.AbstractModel):
         self.env['sms.message'].invalidate_model()
 
     @api.model
-    def _set_sending(self, sms_records, request_keys, gateway_of, now):
+    def _set_sending(self, sms_records, request_keys, gateway_of, now, sender_of=None):
         self.env.flush_all()
         uuids = sms_records.mapped('uuid')
         self._sql(SQL(
@@ -620,7 +621,9 @@ class SmsSendEngine(models.AbstractModel):
         self.env['sms.sms'].invalidate_model()
         self._move(sms_records, State.SENDING, sync_odoo=False, rows={
             sms.uuid: {'gateway_id': gateway_of[sms.uuid], 'attempts': sms.sms_connector_attempts,
-                       'request_key': request_keys[sms.uuid]} for sms in sms_records})
+                       'request_key': request_keys[sms.uuid],
+                       # "Our number" of an outbound SMS: the sender it leaves with
+                       'gateway_number': (sender_of or {}).get(sms.uuid) or None} for sms in sms_records})
 
     @api.model
     def _set_sent(self, entries):

@@ -32,4 +32,5 @@ class SmsInboundReply(models.TransientModel):
         if self.message_id.direction != 'inbound':
             raise UserError(_("Only a received SMS can be answered."))
         self.message_id._sms_connector_send_reply(self.body)
+        self.message_id.filtered('to_triage').action_mark_triaged()
         return {'type': 'ir.actions.act_window_close'}

@@ -4,6 +4,7 @@ One request carries up to 500 recipients of the same text; ``request_id`` is der
 messages so that a retried request is refused by Octopush instead of being sent twice.
 """
 import hashlib
+import json
 import re
 import threading
 from datetime import datetime
@@ -113,8 +114,8 @@ class OctopushProvider(SmsProvider):
             'request_id': first.request_key or request_id_for(chunk),
             'with_replies': bool(self.config.options.get('with_replies')),
         }
-        sender = first.sender or self.config.sender
-        if sender and SENDER_RE.match(sender):
+        sender = _sender(first.sender) or _sender(self.config.sender)
+        if sender:
             payload['sender'] = sender
         if self.config.options.get('simulation_mode'):
             payload['simulation_mode'] = True
@@ -181,8 +182,9 @@ class OctopushProvider(SmsProvider):
     def parse_inbound(self, data):
         """A reply (``reception_date``) or a STOP notification (``stop_date``).
 
-        Octopush gives no id of its own: ``message_id`` is the ticket of the SMS answered,
-        so the id is built from ticket, number and date, stable across replays.
+        Octopush gives no id of its own: ``message_id`` is the ticket of the SMS answered and
+        dates have one-second precision, so the id is ticket, number, date and a digest of every
+        field: a replay keeps it, another reply or a STOP in the same second does not.
         """
         if any(isinstance(data.get(key), (dict, list)) for key in ('message_id', 'number', 'text', 'sim_card_number')):
             raise MalformedCallback("message_id, number, text and sim_card_number must be plain values")
@@ -204,7 +206,7 @@ class OctopushProvider(SmsProvider):
         if received_at is None:
             raise MalformedCallback(f"Unreadable date {date!r}")
         return [InboundSms(
-            provider_message_id=f"{ticket}:{number}:{date}", sender=number,
+            provider_message_id=f"{ticket}:{number}:{date}:{_digest(data)}", sender=number,
             recipient=str(data.get('sim_card_number') or '').strip(), body=text if isinstance(text, str) else '',
             received_at=received_at, keyword=None if reception_date else 'stop',
         )]
@@ -228,6 +230,18 @@ class OctopushProvider(SmsProvider):
             raise ProviderError("The api-login and api-key are required.")
         balance = self.balance()
         return f"Octopush answered; balance {balance.amount} {balance.currency}."
+
+
+def _sender(value):
+    """``value`` as an Octopush sender (3-11 alphanumerics: a number without its '+'), or ''."""
+    value = (value or '').strip().removeprefix('+')
+    return value if SENDER_RE.match(value) else ''
+
+
+def _digest(data):
+    """Short digest of a callback's fields, whatever their order."""
+    raw = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def _json(response):

@@ -34,6 +34,12 @@ class TestOctopushAdapter(BaseCase):
         self.assertEqual(payload['request_id'], request_id_for(list(reversed(chunk))), "order must not matter")
         self.assertNotEqual(payload['request_id'], request_id_for(chunk[:1]))
 
+    def test_reply_sender_from_the_number_written_to_else_the_default(self):
+        reply = [OutboundSms('a', '+33612345678', 'Bien reçu', sender='+33700000001')]
+        self.assertEqual(provider().build_payload(reply)['sender'], '33700000001', "Octopush senders have no '+'")
+        too_long = [OutboundSms('a', '+33612345678', 'Bien reçu', sender='+3370000000199')]
+        self.assertEqual(provider().build_payload(too_long)['sender'], 'Shop', "unusable: the gateway's sender")
+
     def test_parse_delivery_receipt(self):
         (report,) = provider().parse_status({'message_id': 'sms_5fec89fe97109', 'number': '33612345678', 'status': 'BLACKLISTED_NUMBER'})
         self.assertEqual((report.number, report.status, report.error_code), ('+33612345678', 'failed', 'BLACKLISTED_NUMBER'))

@@ -31,6 +31,7 @@ from odoo.addons.sms_connector.providers.http import classify_http, transport_er
 
 SID_RE = re.compile(r'(SM|MM)[0-9a-fA-F]{32}')
 XML_INVALID_RE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f]')  # not allowed in XML 1.0
+SDK_PREFIX_RE = re.compile(r'^Unable to \w+ record: ')  # the SDK's prefix on Twilio's error message
 
 # The SDK logs every request and response (headers included) at INFO: keep it out of Odoo's
 # logs, for the credentials' sake and because it costs more than the request itself.
@@ -148,6 +149,7 @@ class TwilioProvider(SmsProvider):
         # Twilio error codes have 5 digits; on an unparsable body the SDK copies the HTTP status there.
         code = exc.code if isinstance(exc.code, int) and exc.code >= 10000 else None
         message = exc.msg if isinstance(exc.msg, str) else str(exc)
+        message = SDK_PREFIX_RE.sub('', message)  # "Unable to create record: " says nothing to a user
         if code in ERROR_CODES:
             state, failure = ERROR_CODES[code]
         else:

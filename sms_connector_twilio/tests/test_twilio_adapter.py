@@ -44,6 +44,10 @@ class TestTwilioAdapter(BaseCase):
             with self.assertRaises(MalformedCallback):
                 provider().parse_status(bad)
 
+    def test_error_message_without_the_sdk_prefix(self):
+        exc = TwilioRestException(400, 'uri', msg="Unable to create record: The 'To' number +1500 is not valid", code=21211)
+        self.assertEqual(provider()._error_result('k', exc).error_message, "The 'To' number +1500 is not valid")
+
     def test_error_mapping(self):
         cases = {
             (400, 21211): (FAILED, 'number_format'), (400, 21610): (FAILED, 'opted_out'),

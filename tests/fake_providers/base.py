@@ -156,6 +156,12 @@ class ProviderFake:
         """``(raw body, headers)`` of an inbound SMS webhook posted to ``url`` as the provider does."""
         raise NotImplementedError
 
+    def inbound_answered(self, at, number, data, status, text):
+        """Odoo answered the webhook of a reply from ``number`` with ``status``/``text`` (server lock held).
+
+        A provider that texts the phone what the webhook answered (Twilio's TwiML) records it here.
+        """
+
 
 _FAKES = {}
 _SKIP_MODULES = {"base", "server", "__main__"}

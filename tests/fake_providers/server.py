@@ -641,8 +641,10 @@ class FakeProviderServer:
         data, kwargs = fake.inbound(number, body, entry)
         status, text = self.send_inbound(provider, fake.inbound_url, data, **kwargs)
         with self.lock:
-            self.replies_sent.append({"at": time.time(), "number": number, "body": body, "provider": provider,
+            at = time.time()
+            self.replies_sent.append({"at": at, "number": number, "body": body, "provider": provider,
                                       "status": status})
+            fake.inbound_answered(at, number, data, status, text)
         return status, text
 
     def _simulator_reply(self, raw):

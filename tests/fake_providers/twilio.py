@@ -15,6 +15,7 @@ import time
 import urllib.parse
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from xml.etree import ElementTree
 
 from .base import E164_RE, ProviderFake, Reply, register_fake, sms_segments
 
@@ -129,6 +130,7 @@ class TwilioFake(ProviderFake):
     def __init__(self, server, **options):
         super().__init__(server, **options)
         self.messages = []
+        self.twiml_answers = []  # what Odoo answered in TwiML to a phone's reply: texted to that phone
         self._resources = {}
 
     def is_send(self, method, path):
@@ -140,6 +142,7 @@ class TwilioFake(ProviderFake):
 
     def reset(self):
         self.messages.clear()
+        self.twiml_answers.clear()
         self._resources.clear()
 
     def snapshot(self):
@@ -355,7 +358,19 @@ class TwilioFake(ProviderFake):
     def phone_events(self):
         return [(msg["received_at"], msg["to"], msg["body"],
                  {"our_number": msg["from"], "account_sid": msg["account_sid"]})
-                for msg in self.messages]
+                for msg in self.messages + self.twiml_answers]
+
+    def inbound_answered(self, at, number, data, status, text):
+        """Twilio texts the phone each ``<Message>`` of the TwiML answer (HELP...), from our number."""
+        if status != 200:
+            return
+        try:
+            root = ElementTree.fromstring(text or "")
+        except ElementTree.ParseError:
+            return
+        for index, message in enumerate(root.iter("Message")):
+            self.twiml_answers.append({"received_at": at + (index + 1) * 1e-6, "to": number, "from": data["To"],
+                                       "body": message.text or "", "account_sid": data.get("AccountSid")})
 
     def inbound(self, number, body, context):
         data = {"From": number, "To": context.get("our_number") or "+15005550006", "Body": body}
