@@ -1,13 +1,16 @@
+import logging
 import secrets
 from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import plaintext2html
 from odoo.tools.urls import urljoin as url_join
 
 from ..providers import GatewayConfig, ProviderError, get_provider_class
 from ..tools.phone import country_of
 
+_logger = logging.getLogger(__name__)
 _ADAPTERS = {}  # (database, gateway id) -> provider adapter of this process
 
 
@@ -15,6 +18,7 @@ class SmsGateway(models.Model):
     """A provider account SMS are routed through (a company may have several)."""
 
     _name = 'sms.gateway'
+    _inherit = ['mail.thread', 'mail.activity.mixin']
     _description = 'SMS Gateway'
     _order = 'sequence, id'
 
@@ -242,3 +246,36 @@ class SmsGateway(models.Model):
             'tag': 'display_notification',
             'params': {'title': title, 'message': message, 'type': 'success', 'sticky': False},
         }
+
+    # low-credit alert: warn SMS managers before sending starts failing ----------------------
+    @api.model
+    def _cron_check_low_credit(self):
+        threshold = float(self.env['ir.config_parameter'].sudo().get_param('sms_connector.low_credit_threshold') or 0)
+        if threshold <= 0:
+            return
+        managers = self.env.ref('sms_connector.group_sms_manager').sudo().all_user_ids.filtered(
+            lambda user: user.active and not user.share)
+        for gateway in self.sudo().search([]):
+            try:
+                balance = gateway._get_provider().balance()
+            except ProviderError as exc:
+                _logger.warning("SMS gateway %s: balance check failed: %s", gateway.id, exc.message)
+                continue
+            except Exception:
+                _logger.exception("SMS gateway %s: balance check failed", gateway.id)
+                continue
+            if balance is None or balance.amount is None or float(balance.amount) >= threshold:
+                continue
+            gateway._sms_connector_alert_low_credit(balance, threshold, managers)
+
+    def _sms_connector_alert_low_credit(self, balance, threshold, managers):
+        self.ensure_one()
+        todo = self.env.ref('mail.mail_activity_data_todo')
+        open_for = self.activity_ids.filtered(lambda act: act.activity_type_id == todo).user_id
+        for user in managers - open_for:
+            self.activity_schedule(
+                activity_type_id=todo.id, user_id=user.id,
+                summary=_("Low SMS credit on %(gateway)s", gateway=self.name),
+                note=plaintext2html(_(  # the currency comes from the provider's answer: text, never HTML
+                    "%(amount)s %(currency)s left (alert below %(threshold)s): top up the provider account.",
+                    amount=balance.amount, currency=balance.currency or '', threshold=threshold)))
