@@ -219,7 +219,7 @@ class TestEverydaySettings(FakeProviderCase):
         self.env['ir.config_parameter'].set_param('sms_connector.low_credit_threshold', 50)
         self.twilio.sudo().secret = 'wrong-token'
         self.octopush.sudo().secret = 'wrong-key'
-        with self.assertLogs('odoo.addons.sms_connector.models.sms_gateway_credit', level='WARNING'):
+        with self.assertLogs('odoo.addons.sms_connector.models.sms_gateway', level='WARNING'):
             self.env['sms.gateway']._cron_check_low_credit()
         self.assertFalse(self.twilio.activity_ids)
 
