@@ -36,7 +36,7 @@ def setup(registry, fake, recipients, concurrency):
         env['sms.gateway'].create({
             'name': 'Bench Octopush', 'provider': 'octopush', 'base_url': fake.url + '/v1/public',
             'account': LOGIN, 'secret': KEY, 'sender': 'Bench', 'company_id': company.id,
-            'max_concurrency': concurrency,
+            **({'max_concurrency': concurrency} if concurrency else {}),
         })
         mailing_list = env['mailing.list'].create({'name': f'Bench {recipients}'})
         fr = env.ref('base.fr').id
@@ -65,7 +65,7 @@ def main(argv):
     parser.add_argument('--db', default='sms_connector_bench')
     parser.add_argument('--recipients', type=int, default=100_000)
     parser.add_argument('--latency-ms', type=float, default=50.0)
-    parser.add_argument('--concurrency', type=int, default=8)
+    parser.add_argument('--concurrency', type=int, default=0, help="gateway's max concurrent requests; 0 = its default")
     args = parser.parse_args(argv)
     ensure_db(args.conf, args.db)
     odoo.tools.config.parse_config(['-c', args.conf, '-d', args.db, '--log-level=warn'])
@@ -87,7 +87,7 @@ def main(argv):
         done = time.perf_counter()
         accepted = sum(len(r['payload']['recipients']) for r in fake.octopush_requests)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{args.recipients} recipients, Octopush latency {args.latency_ms:.0f} ms, concurrency {args.concurrency}: "
+    print(f"{args.recipients} recipients, Octopush latency {args.latency_ms:.0f} ms, concurrency {args.concurrency or 'gateway default'}: "
           f"queued in {queued - start:.1f} s, sent in {done - queued:.1f} s, total {done - start:.1f} s "
           f"({args.recipients / (done - start):.0f} msg/s end to end); {len(fake.octopush_requests)} requests, "
           f"{accepted} recipients accepted; peak RSS {peak / 1024:.0f} MiB (set-up {rss_before / 1024:.0f} MiB)", flush=True)
