@@ -443,15 +443,23 @@ class FakeProviderServer:
             self._log_request(handler, path, None, received_at, fault)
             handler.reset_connection()
             return
+        flight = [is_send]  # still counted as in flight
+
+        def land():
+            """The request is handled: it stops counting before its answer is written, as the
+            client sees it (a client may send its next request as soon as it reads the answer)."""
+            if flight[0]:
+                flight[0] = False
+                self._leave_flight()
+
         if is_send:
             self._enter_flight()
         try:
-            self._handle_provider_request(handler, path, fake, received_at, fault, options)
+            self._handle_provider_request(handler, path, fake, received_at, fault, options, land)
         finally:
-            if is_send:
-                self._leave_flight()
+            land()
 
-    def _handle_provider_request(self, handler, path, fake, received_at, fault, options):
+    def _handle_provider_request(self, handler, path, fake, received_at, fault, options, land):
         self._sleep(self.latency)
         body = handler.read_body()
         if fault == "stall":
@@ -461,6 +469,7 @@ class FakeProviderServer:
             # beyond its timeout, no answer in time), and nothing was accepted.
             self._sleep(float(options.get("seconds", 0)))
             self._log_request(handler, path, None, received_at, fault)
+            land()
             handler.drop_connection()
             return
 
@@ -473,11 +482,13 @@ class FakeProviderServer:
             # The request was fully processed (message accepted and callbacks
             # scheduled) but the client never learns it: the duplicate-send trap.
             self._log_request(handler, path, None, received_at, fault)
+            land()
             handler.drop_connection()
             if reply.on_sent:
                 reply.on_sent()
             return
         self._log_request(handler, path, reply.status, received_at, fault)
+        land()
         self._send(handler, reply)
 
     def _enter_flight(self):
