@@ -54,13 +54,11 @@ class SmsDeliveryReport(models.Model):
         pending = self.search(domain)
         if not pending:
             return 0
-        Message = self.env['sms.message']
         engine = self.env['sms.send.engine']
         done = self.browse()
         for report in pending:
             status = report._as_status_report()
-            messages = Message._find_for_report(report.gateway_id, status) or engine._adopt_ticket(
-                report.gateway_id, status)
+            messages = engine._messages_for_report(report.gateway_id, status)
             if messages:
                 engine._apply_report(messages, status)
                 done |= report

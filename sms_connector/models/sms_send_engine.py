@@ -21,6 +21,7 @@ from ..engine.lifecycle import (
     REPORT_STATUS,
     TRANSITIONS,
     State,
+    can_move,
     reason_for,
 )
 from ..engine.plan import SendGroup, SendPlan, resolve_unknown
@@ -762,10 +763,9 @@ class SmsSendEngine(models.AbstractModel):
         Reports may come twice or out of order: the state only moves forward.
         :return: number of reports applied to an existing message
         """
-        Message = self.env['sms.message']
         applied, pending = 0, []
         for report in reports:
-            messages = Message._find_for_report(gateway, report) or self._adopt_ticket(gateway, report)
+            messages = self._messages_for_report(gateway, report)
             if not messages:
                 pending.append(report)
                 continue
@@ -774,6 +774,11 @@ class SmsSendEngine(models.AbstractModel):
         if pending:
             self.env['sms.delivery.report']._store(gateway, pending)
         return applied
+
+    @api.model
+    def _messages_for_report(self, gateway, report):
+        """The log rows a delivery report is about, adopting its ticket for a recovered request."""
+        return self.env['sms.message']._find_for_report(gateway, report) or self._adopt_ticket(gateway, report)
 
     @api.model
     def _adopt_ticket(self, gateway, report):
@@ -836,7 +841,7 @@ class SmsSendEngine(models.AbstractModel):
 
     def _move_log_only(self, message, target, rows):
         """Reports concern SMS whose ``sms.sms`` Odoo may have deleted: the log is the state."""
-        if not TRANSITIONS[State(message.state)] & {target}:
+        if not can_move(message.state, target):
             return
         vals = {key: value for key, value in rows.items() if value is not None}
         vals['state'] = str(target)
