@@ -2,6 +2,7 @@ from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_datetime
 
 from ..tools.phone import normalize_number
 
@@ -59,7 +60,7 @@ class SmsConversation(models.TransientModel):
             for message in wizard._messages() if wizard.number else []:
                 inbound = message.direction == 'inbound'
                 text = Markup('<br/>').join(escape(line) for line in (message.body or '').splitlines())
-                meta = fields.Datetime.to_string(fields.Datetime.context_timestamp(message, message.create_date))
+                meta = format_datetime(self.env, message.create_date, dt_format='short')
                 if not inbound:
                     meta = f"{meta} · {message.user_id.name or _('Automatic')} · {states.get(message.state, '')}"
                 bubbles.append(Markup(
