@@ -96,9 +96,9 @@ class SmsMessage(models.Model):
         "Our number", readonly=True,
         help="Inbound: the number of ours it arrived on (replies are sent from it). Outbound: the sender it left with.")
     received_date = fields.Datetime("Received on", readonly=True)
-    sms_connector_document_readable = fields.Boolean(
-        "Document readable", compute='_compute_sms_connector_document_readable',
-        search='_search_sms_connector_document_readable',
+    document_readable = fields.Boolean(
+        "Document readable", compute='_compute_document_readable',
+        search='_search_document_readable',
         help="The current user may read the document this SMS was sent from or filed on (record rules).")
     keyword = fields.Selection(
         [('stop', 'STOP (opt-out)'), ('start', 'START (opt-in)'), ('help', 'HELP')], readonly=True,
@@ -119,7 +119,7 @@ class SmsMessage(models.Model):
     # visibility (record rules in security/sms_connector_rules.xml) ---------------------
     @api.depends('res_model', 'res_id')
     @api.depends_context('uid')
-    def _compute_sms_connector_document_readable(self):
+    def _compute_document_readable(self):
         """As the real user even in sudo: record rules evaluate this field on sudo-ed records."""
         user_env = self.env(su=False)
         readable = set()
@@ -128,9 +128,9 @@ class SmsMessage(models.Model):
                 documents = user_env[model].browse({m.res_id for m in messages if m.res_id}).exists()
                 readable.update((model, res_id) for res_id in documents._filtered_access('read').ids)
         for message in self:
-            message.sms_connector_document_readable = (message.res_model, message.res_id) in readable
+            message.document_readable = (message.res_model, message.res_id) in readable
 
-    def _search_sms_connector_document_readable(self, operator, value):
+    def _search_document_readable(self, operator, value):
         """SMS whose document the user may read: one indexed sub-select per model of the log.
 
         Record rules are applied in sudo: the readable documents are those of the real user.
