@@ -22,7 +22,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.fake_providers import FakeProviderServer, sms_segments, twilio_signature
+from tests.fake_providers import FakeProviderServer, sms_segments
+from tests.fake_providers.twilio import twilio_signature
 
 SID = "AC" + "a" * 32
 TOKEN = "secret-token"
