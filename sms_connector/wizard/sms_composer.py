@@ -88,7 +88,8 @@ class SmsComposer(models.TransientModel):
     sms_connector_sender = fields.Char(
         "Sender", compute='_compute_sms_connector_from_template', store=True, readonly=False,
         help="Leave empty to use the gateway's sender.")
-    sms_connector_can_choose_purpose = fields.Boolean(compute='_compute_sms_connector_permissions')
+    sms_connector_can_choose_purpose = fields.Boolean(
+        "Users choose the message type", compute='_compute_sms_connector_permissions')
     sms_connector_can_choose_sender = fields.Boolean(compute='_compute_sms_connector_permissions')
 
     @api.depends('body')
