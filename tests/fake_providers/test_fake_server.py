@@ -870,7 +870,7 @@ def test_helper_endpoints(fake, http):
     assert page.text.index("second") < page.text.index("bold")  # newest first
 
     assert http.post(fake.url + "/_fake/reset").status_code == 200
-    assert http.get(fake.url + "/_fake/messages").json() == {"twilio": [], "octopush": []}
+    assert http.get(fake.url + "/_fake/messages").json() == {code: [] for code in fake.providers}
     assert fake.requests_log == []
 
     missing = http.get(fake.url + "/nothing/here")
