@@ -14,7 +14,8 @@ from odoo.tools.sql import column_exists, rename_column
 
 _logger = logging.getLogger(__name__)
 
-# (model, or None for every model having the field (``_inherits`` children of ir.actions.server), old, new)
+# (model, or None for every model having the field (``_inherits`` children of ir.actions.server), old, new);
+# only fields this module created are renamed
 FIELDS = [
     ('sms.template', 'state', 'sms_connector_state'),
     ('sms.template', 'message_type', 'sms_connector_purpose'),
@@ -57,6 +58,8 @@ def migrate(cr, version):
         cr.execute(SQL(
             """ SELECT old.id, old.model FROM ir_model_fields old
                  WHERE old.name = %s %s
+                   AND EXISTS (SELECT 1 FROM ir_model_data d WHERE d.model = 'ir.model.fields'
+                                  AND d.res_id = old.id AND d.module = 'sms_connector')
                    AND NOT EXISTS (SELECT 1 FROM ir_model_fields new WHERE new.model = old.model AND new.name = %s)
             """, old, SQL("AND old.model = %s", model) if model else SQL(), new))
         for field_id, field_model in cr.fetchall():
