@@ -104,7 +104,7 @@ class TestPublicMethods(AccessCase):
             'log': env['sms.message'].sudo().search_read([], ['state', 'res_model', 'res_id', 'partner_id', 'retry_id']),
             'partners': env['res.partner'].sudo().search_count([]),
             'leads': env['crm.lead'].sudo().search_count([]),
-            'templates': env['sms.template'].sudo().search_read([], ['state']),
+            'templates': env['sms.template'].sudo().search_read([], ['sms_connector_state']),
             'mailings': env['mailing.mailing'].sudo().search_read([], ['state', 'sms_connector_test_date']),
             'automations': env['base.automation'].sudo().with_context(active_test=False).search_read([], ['active']),
         }

@@ -73,7 +73,7 @@ class TestAutomationChatter(FakeProviderCase):
 
     def test_opted_out_marketing_sms_shows_as_cancelled(self):
         action = self.env.ref('sms_connector.ir_actions_server_order_confirmed')
-        action.sms_connector_message_type = 'marketing'
+        action.sms_connector_purpose = 'marketing'
         self.env['phone.blacklist'].sudo()._add(['+14155550152'])
         order = self.confirm_order_of(self.partner('Otto Optout', '+14155550152'))
         self.assertEqual(self.fake.twilio_messages, [])

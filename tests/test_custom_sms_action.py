@@ -43,7 +43,7 @@ class TestCustomSmsAction(FakeProviderCase):
 
     def test_marketing_type_skips_opted_out_numbers(self):
         self.automation(sms_connector_body="Promo for {{ object.name }}", sms_connector_recipient='record',
-                        sms_connector_message_type='marketing')
+                        sms_connector_purpose='marketing')
         partner = self.partner('Opted', '+14155550191')
         self.env['phone.blacklist'].sudo()._add(['+14155550191'])
         self.tag(partner)

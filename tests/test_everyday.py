@@ -75,11 +75,11 @@ class TestEverydayTemplates(FakeProviderCase):
         model = cls.env['ir.model']._get_id('res.partner')
         cls.published = cls.env['sms.template'].create({'name': 'Hello pub', 'model_id': model, 'body': 'Hi {{ object.name }}'})
         cls.draft = cls.env['sms.template'].create(
-            {'name': 'Hello draft', 'model_id': model, 'body': 'Draft', 'state': 'draft'})
+            {'name': 'Hello draft', 'model_id': model, 'body': 'Draft', 'sms_connector_state': 'draft'})
 
     def test_existing_and_data_templates_stay_published(self):
-        self.assertEqual(self.published.state, 'published')
-        self.assertFalse(self.env['sms.template'].search([('state', '=', 'draft'), ('id', '!=', self.draft.id)]))
+        self.assertEqual(self.published.sms_connector_state, 'published')
+        self.assertFalse(self.env['sms.template'].search([('sms_connector_state', '=', 'draft'), ('id', '!=', self.draft.id)]))
 
     def test_users_only_see_published_templates(self):
         Template = self.env['sms.template']
@@ -93,8 +93,8 @@ class TestEverydayTemplates(FakeProviderCase):
             self.draft.with_user(self.user).read(['body'])
 
     def test_manager_publishes(self):
-        self.draft.with_user(self.manager).action_publish()
-        self.assertEqual(self.draft.state, 'published')
+        self.draft.with_user(self.manager).action_sms_connector_publish()
+        self.assertEqual(self.draft.sms_connector_state, 'published')
         self.assertIn(self.draft, self.env['sms.template'].with_user(self.user).search([]))
 
     def test_preview_renders_for_a_chosen_record(self):
@@ -105,12 +105,12 @@ class TestEverydayTemplates(FakeProviderCase):
         self.assertEqual(preview.body, 'Hi Preview Pete')
 
     def test_template_type_and_sender_reach_the_composer(self):
-        self.published.write({'message_type': 'marketing', 'sender': 'ACME'})
+        self.published.write({'sms_connector_purpose': 'marketing', 'sms_connector_sender': 'ACME'})
         partner = self.partner('Tina', '+14155550173')
         composer = self.env['sms.composer'].with_context(
             active_model='res.partner', active_id=partner.id, default_composition_mode='comment',
         ).create({'template_id': self.published.id})
-        self.assertEqual((composer.sms_connector_message_type, composer.sms_connector_sender), ('marketing', 'ACME'))
+        self.assertEqual((composer.sms_connector_purpose, composer.sms_connector_sender), ('marketing', 'ACME'))
         self.assertEqual(composer.body, 'Hi Tina')
 
 
@@ -167,18 +167,18 @@ class TestEverydayComposer(FakeProviderCase):
 
     def test_type_and_sender_only_when_allowed(self):
         partner = self.partner('Opt', '+14155550182')
-        composer = self.composer("Promo", partner, sms_connector_message_type='marketing', sms_connector_sender='ACME')
-        self.assertFalse(composer.sms_connector_can_choose_type)
+        composer = self.composer("Promo", partner, sms_connector_purpose='marketing', sms_connector_sender='ACME')
+        self.assertFalse(composer.sms_connector_can_choose_purpose)
         composer.action_send_sms()
         self.run_postcommit()
         self.assertEqual(self.fake.twilio_messages[-1]['from'], '+15005550006', "the user may not change the sender")
         self.assertEqual(self.log_of(partner).purpose, 'transactional')
 
         settings = self.env['res.config.settings'].create({
-            'sms_connector_allow_message_type': True, 'sms_connector_allow_sender': True})
+            'sms_connector_allow_purpose': True, 'sms_connector_allow_sender': True})
         settings.execute()
-        composer = self.composer("Promo 2", partner, sms_connector_message_type='marketing', sms_connector_sender='ACME')
-        self.assertTrue(composer.sms_connector_can_choose_type and composer.sms_connector_can_choose_sender)
+        composer = self.composer("Promo 2", partner, sms_connector_purpose='marketing', sms_connector_sender='ACME')
+        self.assertTrue(composer.sms_connector_can_choose_purpose and composer.sms_connector_can_choose_sender)
         composer.action_send_sms()
         self.run_postcommit()
         self.assertEqual(self.fake.twilio_messages[-1]['from'], 'ACME')

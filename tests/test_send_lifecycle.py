@@ -172,7 +172,7 @@ class TestPoisonSms(LifecycleCase):
     def test_send_anyway_with_published_marketing_template(self):
         template = self.env['sms.template'].create({
             'name': 'Promo', 'model_id': self.env['ir.model']._get_id('res.partner'), 'body': "Promo",
-            'message_type': 'marketing', 'state': 'published'})
+            'sms_connector_purpose': 'marketing', 'sms_connector_state': 'published'})
         composer = self.env['sms.composer'].with_context(
             active_model='res.partner', active_id=self.stopped.id, default_composition_mode='comment',
         ).create({'template_id': template.id})

@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from .addons import addon_names
-from .fake_providers import FakeProviderServer, twilio_signature
+from .fake_providers import FakeProviderServer
+from .fake_providers.twilio import twilio_signature
 from .workers.sms_worker import CRASH_EXIT_CODE
 
 try:

@@ -22,7 +22,7 @@ class IrActionsServer(models.Model):
     sms_connector_phone_field_id = fields.Many2one(
         'ir.model.fields', string="Phone field", ondelete='set null',
         domain="[('model_id', '=', model_id), ('ttype', '=', 'char')]")
-    sms_connector_message_type = fields.Selection(
+    sms_connector_purpose = fields.Selection(
         [('transactional', 'Transactional'), ('marketing', 'Marketing')], string="SMS message type",
         help="Empty: the template's. Marketing SMS never go to numbers that opted out.")
     sms_connector_gateway_id = fields.Many2one(
@@ -48,8 +48,8 @@ class IrActionsServer(models.Model):
         bodies = shorten_sms_links(self.env, rendered)
         recipient = self.sms_connector_recipient or template.sms_connector_recipient or 'record'
         options = {
-            'sms_connector_purpose': Trusted(self.sms_connector_message_type or template.message_type or 'transactional'),
-            'sms_connector_custom_sender': Trusted(template.sender or False),
+            'sms_connector_purpose': Trusted(self.sms_connector_purpose or template.sms_connector_purpose or 'transactional'),
+            'sms_connector_custom_sender': Trusted(template.sms_connector_sender or False),
         }
         to_send = self.env['sms.sms'].sudo()
         for record in records:

@@ -7,8 +7,8 @@ class ResConfigSettings(models.TransientModel):
 
     _inherit = 'res.config.settings'
 
-    sms_connector_allow_message_type = fields.Boolean(
-        "Users choose the message type", config_parameter='sms_connector.allow_message_type',
+    sms_connector_allow_purpose = fields.Boolean(
+        "Users choose the message type", config_parameter='sms_connector.allow_purpose',
         help="Let users mark an SMS as marketing or transactional in the composer.")
     sms_connector_allow_sender = fields.Boolean(
         "Users choose the sender", config_parameter='sms_connector.allow_sender',

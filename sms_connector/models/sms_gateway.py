@@ -266,9 +266,9 @@ class SmsGateway(models.Model):
                 continue
             if balance is None or balance.amount is None or float(balance.amount) >= threshold:
                 continue
-            gateway._sms_connector_alert_low_credit(balance, threshold, managers)
+            gateway._alert_low_credit(balance, threshold, managers)
 
-    def _sms_connector_alert_low_credit(self, balance, threshold, managers):
+    def _alert_low_credit(self, balance, threshold, managers):
         self.ensure_one()
         todo = self.env.ref('mail.mail_activity_data_todo')
         open_for = self.activity_ids.filtered(lambda act: act.activity_type_id == todo).user_id

@@ -96,9 +96,9 @@ class SmsMessage(models.Model):
         "Our number", readonly=True,
         help="Inbound: the number of ours it arrived on (replies are sent from it). Outbound: the sender it left with.")
     received_date = fields.Datetime("Received on", readonly=True)
-    sms_connector_document_readable = fields.Boolean(
-        "Document readable", compute='_compute_sms_connector_document_readable',
-        search='_search_sms_connector_document_readable',
+    document_readable = fields.Boolean(
+        "Document readable", compute='_compute_document_readable',
+        search='_search_document_readable',
         help="The current user may read the document this SMS was sent from or filed on (record rules).")
     keyword = fields.Selection(
         [('stop', 'STOP (opt-out)'), ('start', 'START (opt-in)'), ('help', 'HELP')], readonly=True,
@@ -119,7 +119,7 @@ class SmsMessage(models.Model):
     # visibility (record rules in security/sms_connector_rules.xml) ---------------------
     @api.depends('res_model', 'res_id')
     @api.depends_context('uid')
-    def _compute_sms_connector_document_readable(self):
+    def _compute_document_readable(self):
         """As the real user even in sudo: record rules evaluate this field on sudo-ed records."""
         user_env = self.env(su=False)
         readable = set()
@@ -128,9 +128,9 @@ class SmsMessage(models.Model):
                 documents = user_env[model].browse({m.res_id for m in messages if m.res_id}).exists()
                 readable.update((model, res_id) for res_id in documents._filtered_access('read').ids)
         for message in self:
-            message.sms_connector_document_readable = (message.res_model, message.res_id) in readable
+            message.document_readable = (message.res_model, message.res_id) in readable
 
-    def _search_sms_connector_document_readable(self, operator, value):
+    def _search_document_readable(self, operator, value):
         """SMS whose document the user may read: one indexed sub-select per model of the log.
 
         Record rules are applied in sudo: the readable documents are those of the real user.
@@ -139,7 +139,7 @@ class SmsMessage(models.Model):
             return NotImplemented
         user_env = self.env(su=False)
         conditions = []
-        for model in self._sms_connector_logged_models():
+        for model in self._logged_models():
             if model in user_env and user_env[model].has_access('read'):
                 conditions.append((model, user_env[model]._search([])))
         if not conditions:
@@ -154,7 +154,7 @@ class SmsMessage(models.Model):
         return Domain.custom(to_sql=to_sql)
 
     @api.model
-    def _sms_connector_logged_models(self):
+    def _logged_models(self):
         """Distinct ``res_model`` of the log, by a loose index scan (no scan of a large table)."""
         self.env.cr.execute(LOGGED_MODELS_SQL)
         return [name for (name,) in self.env.cr.fetchall()]
@@ -258,23 +258,23 @@ class SmsMessage(models.Model):
         """
         replies = []
         for inbound in inbounds:
-            message = self._sms_connector_log_inbound(gateway, inbound)
+            message = self._log_inbound(gateway, inbound)
             if not message:
                 _logger.info("SMS gateway %s: inbound SMS %s already received, ignored", gateway.id,
                              inbound.provider_message_id)
                 continue
-            reply = message._sms_connector_apply_keyword(provider_detected=bool(inbound.keyword))
-            if not message._sms_connector_post_on_record():
-                message._sms_connector_notify_unmatched()
+            reply = message._apply_keyword(provider_detected=bool(inbound.keyword))
+            if not message._post_on_record():
+                message._alert_unmatched()
             if reply and inline_replies:
                 replies.append(reply)
-                message._sms_connector_log_inline_reply(reply)
+                message._log_inline_reply(reply)
             elif reply:
-                message._sms_connector_send_reply(reply, post=False)
+                message._send_reply(reply, post=False)
         return replies
 
     @api.model
-    def _sms_connector_log_inbound(self, gateway, inbound):
+    def _log_inbound(self, gateway, inbound):
         """The sms.message of one inbound SMS, matched to its record; empty if already received."""
         domain = [('gateway_id', '=', gateway.id), ('provider_message_id', '=', inbound.provider_message_id),
                   ('direction', '=', 'inbound')]
@@ -283,7 +283,7 @@ class SmsMessage(models.Model):
         number = normalize_number(inbound.sender).e164 or inbound.sender
         keyword = inbound.keyword or self.env['sms.keyword'].sudo()._match(inbound.body).action or False
         record, rule = self.env['sms.match.rule']._match(number, gateway.company_id)
-        partner = self._sms_connector_partner_for(record, number, gateway.company_id)
+        partner = self._partner_for(record, number, gateway.company_id)
         info = count_segments(inbound.body or '')
         vals = {
             'direction': 'inbound',
@@ -312,7 +312,7 @@ class SmsMessage(models.Model):
         return message
 
     @api.model
-    def _sms_connector_partner_for(self, record, number, company):
+    def _partner_for(self, record, number, company):
         """The contact who sent the SMS: the matched contact, the record's customer, or by number.
 
         Only contacts ``company`` may see (its own or shared ones): another company's private
@@ -333,7 +333,7 @@ class SmsMessage(models.Model):
         return Partner.search(Domain('phone_sanitized', '=', number) & shared,
                               order='create_date desc, id desc', limit=1)
 
-    def _sms_connector_apply_keyword(self, provider_detected=False):
+    def _apply_keyword(self, provider_detected=False):
         """STOP blacklists the number, START removes it; the text to answer, if any."""
         self.ensure_one()
         if not self.keyword:
@@ -342,18 +342,18 @@ class SmsMessage(models.Model):
                    body=(self.body or '').strip() or self.keyword.upper(),
                    number=self.gateway_number or '-', gateway=self.gateway_id.name)
         if self.keyword == 'stop':
-            self._sms_connector_opt_out([self.number], source)
+            self._opt_out([self.number], source)
         elif self.keyword == 'start':
-            self._sms_connector_opt_in([self.number], source)
+            self._opt_in([self.number], source)
         if provider_detected:
             return False  # the provider answered its own keyword already
         reply = self.env['sms.keyword'].sudo()._match(self.body).reply
-        if not reply or not self._sms_connector_may_auto_answer():
+        if not reply or not self._may_auto_answer():
             return False
         self.auto_answered = True
         return reply
 
-    def _sms_connector_may_auto_answer(self):
+    def _may_auto_answer(self):
         """Whether the hourly budgets of automatic answers (per number, per gateway) allow one more.
 
         Anyone holding a webhook URL could otherwise make the company text arbitrary numbers at its cost.
@@ -373,17 +373,17 @@ class SmsMessage(models.Model):
         return True
 
     @api.model
-    def _sms_connector_opt_out(self, numbers, source):
+    def _opt_out(self, numbers, source):
         """Blacklist ``numbers`` (they asked to stop), noting when and how on the blacklist entry."""
-        return self._sms_connector_blacklist(numbers, _("Opted out: %(source)s.", source=source), add=True)
+        return self._blacklist(numbers, _("Opted out: %(source)s.", source=source), add=True)
 
     @api.model
-    def _sms_connector_opt_in(self, numbers, source):
+    def _opt_in(self, numbers, source):
         """Take ``numbers`` off the blacklist (they asked to receive SMS again)."""
-        return self._sms_connector_blacklist(numbers, _("Opted back in: %(source)s.", source=source), add=False)
+        return self._blacklist(numbers, _("Opted back in: %(source)s.", source=source), add=False)
 
     @api.model
-    def _sms_connector_blacklist(self, numbers, note, add):
+    def _blacklist(self, numbers, note, add):
         numbers = list(dict.fromkeys(
             e164 for e164 in (normalize_number(number).e164 for number in numbers or []) if e164))
         Blacklist = self.env['phone.blacklist'].sudo()
@@ -396,10 +396,10 @@ class SmsMessage(models.Model):
                 body=_("%(note)s (%(date)s UTC)", note=note, date=when), subtype_xmlid='mail.mt_note')
         return entries
 
-    def _sms_connector_post_on_record(self):
+    def _post_on_record(self):
         """Show the reply in the record's chatter as an incoming SMS and tell its responsible user."""
         self.ensure_one()
-        record = self._sms_connector_record_sudo()
+        record = self._record_sudo()
         if record is None or not hasattr(record, 'message_post'):
             return False
         record = record.with_context(mail_create_nosubscribe=True, mail_post_autofollow_author_skip=True)
@@ -410,12 +410,12 @@ class SmsMessage(models.Model):
         if responsible and responsible.partner_id not in record.message_partner_ids:
             record.message_subscribe(partner_ids=responsible.partner_id.ids)
         partner = self.partner_id
-        told = self._sms_connector_reply_recipient(record)
+        told = self._reply_recipient(record)
         posted = record.message_post(
             body=self.body or '', message_type='sms', subtype_xmlid='mail.mt_comment',
             author_id=partner.id or False, email_from=None if partner else self.number)
         # not in partner_ids: Odoo would text them the customer's SMS (message_type 'sms')
-        self._sms_connector_mark_needaction(posted, told)
+        self._put_in_inbox(posted, told)
         rule = self.env['sms.match.rule'].sudo().browse(
             trusted_value(self.env.context, 'sms_connector_match_rule')).exists()
         if not rule:
@@ -428,7 +428,7 @@ class SmsMessage(models.Model):
                 note=plaintext2html(self.body or ''), user_id=responsible.id)  # their text, never HTML
         return True
 
-    def _sms_connector_reply_recipient(self, record=None):
+    def _reply_recipient(self, record=None):
         """Who must hear of this reply: the user who last texted the number, else the record's responsible."""
         self.ensure_one()
         Users = self.env['res.users'].sudo()
@@ -445,10 +445,10 @@ class SmsMessage(models.Model):
             return Users.browse(record.user_id.id)
         return Users
 
-    def _sms_connector_notify_unmatched(self):
+    def _alert_unmatched(self):
         """A reply no record took: tell the user who texted that number in their Inbox (opens this SMS)."""
         self.ensure_one()
-        told = self._sms_connector_reply_recipient()
+        told = self._reply_recipient()
         if not told:
             return
         posted = self.env['mail.thread'].sudo().message_notify(
@@ -456,10 +456,10 @@ class SmsMessage(models.Model):
             author_id=self.partner_id.id or False, email_from=None if self.partner_id else self.number,
             subject=_("SMS from %(number)s", number=self.number), body=self.body or '',
             subtype_xmlid='mail.mt_comment', record_name=_("SMS from %(number)s", number=self.number))
-        self._sms_connector_mark_needaction(posted, told)
+        self._put_in_inbox(posted, told)
 
     @api.model
-    def _sms_connector_mark_needaction(self, posted, users):
+    def _put_in_inbox(self, posted, users):
         """Put ``posted`` in the users' Inbox (messaging menu) whatever their e-mail preference.
 
         Odoo marks e-mail notifications read at once: a customer's answer still needs an action.
@@ -485,13 +485,13 @@ class SmsMessage(models.Model):
         self.sudo().write({'to_triage': False})
         return True
 
-    def _sms_connector_record_sudo(self):
+    def _record_sudo(self):
         self.ensure_one()
         if not self.res_model or not self.res_id or self.res_model not in self.env:
             return None
         return self.env[self.res_model].sudo().browse(self.res_id).exists() or None
 
-    def _sms_connector_log_inline_reply(self, body):
+    def _log_inline_reply(self, body):
         """Keep the auto-reply sent in the webhook answer in the conversation."""
         self.ensure_one()
         info = count_segments(body)
@@ -503,7 +503,7 @@ class SmsMessage(models.Model):
             'sent_date': fields.Datetime.now(),
         })
 
-    def _sms_connector_send_reply(self, body, post=True):
+    def _send_reply(self, body, post=True):
         """Answer this inbound SMS through the gateway and from the number it arrived on.
 
         :param post: also post the answer in the linked record's chatter (user replies)
@@ -511,7 +511,7 @@ class SmsMessage(models.Model):
         """
         self.ensure_one()
         sms_model = self.env['sms.sms'].sudo().with_context(sms_connector_reply_to=Trusted(self.id))
-        record = self._sms_connector_record_sudo()
+        record = self._record_sudo()
         if post and record is not None and hasattr(record, '_message_sms'):
             posted = record.with_context(sms_connector_reply_to=Trusted(self.id))._message_sms(
                 body, partner_ids=False, sms_numbers=[self.number], put_in_queue=False)
@@ -530,14 +530,14 @@ class SmsMessage(models.Model):
     def _compute_can_change_schedule(self):
         is_manager = self.env.user.has_group('sms_connector.group_sms_manager')
         for message in self:
-            message.can_change_schedule = bool(message._sms_connector_is_waiting() and (
+            message.can_change_schedule = bool(message._is_waiting() and (
                 is_manager or message.user_id == self.env.user))
 
-    def _sms_connector_is_waiting(self):
+    def _is_waiting(self):
         self.ensure_one()
         return self.direction == 'outbound' and self.state == 'queued' and bool(self.scheduled_date)
 
-    def _sms_connector_lock_scheduled(self):
+    def _lock_scheduled(self):
         """The queued sms.sms of these scheduled SMS, locked, after checking the caller may change them.
 
         Only their author or an SMS manager may; the row lock keeps the queue from sending an SMS
@@ -546,7 +546,7 @@ class SmsMessage(models.Model):
         self.check_access('read')
         if not self.env.user.has_group('sms_connector.group_sms_manager') and self.user_id != self.env.user:
             raise AccessError(_("Only the author of a scheduled SMS or an SMS manager may cancel or reschedule it."))
-        if not all(message._sms_connector_is_waiting() for message in self):
+        if not all(message._is_waiting() for message in self):
             raise UserError(_("Only scheduled SMS that have not been sent yet can be cancelled or rescheduled."))
         queued = self.env['sms.sms'].sudo().search([('uuid', 'in', self.mapped('sms_uuid')), ('state', '=', 'outgoing')])
         locked = queued.try_lock_for_update()
@@ -556,7 +556,7 @@ class SmsMessage(models.Model):
 
     def action_cancel_scheduled(self):
         """Cancel scheduled SMS before they leave; the chatter shows them cancelled."""
-        sms = self._sms_connector_lock_scheduled()
+        sms = self._lock_scheduled()
         self.env['sms.send.engine'].sudo()._fail(
             sms, 'canceled', _("Cancelled by %(user)s before sending.", user=self.env.user.name))
         return True
@@ -571,10 +571,10 @@ class SmsMessage(models.Model):
             'context': {'default_message_ids': self.ids},
         }
 
-    def _sms_connector_reschedule(self, when):
+    def _reschedule(self, when):
         if when <= fields.Datetime.now():
             raise UserError(_("The sending date must be in the future."))
-        sms = self._sms_connector_lock_scheduled()
+        sms = self._lock_scheduled()
         sms.write({'sms_connector_next_attempt': when})
         self.sudo().write({'scheduled_date': when})
 
@@ -595,7 +595,7 @@ class SmsMessage(models.Model):
             'context': {'default_message_id': self.id},
         }
 
-    def _sms_connector_check_triage(self):
+    def _check_triage(self):
         """Filing received SMS is for those who triage them: managers, and SMS users of the
         message's company when the setting lets them (only unmatched SMS for them)."""
         if self.env.su:
@@ -611,7 +611,7 @@ class SmsMessage(models.Model):
 
     def action_link_record(self):
         self.ensure_one()
-        self._sms_connector_check_triage()
+        self._check_triage()
         return {
             'type': 'ir.actions.act_window',
             'name': _("Link to a record"),
@@ -624,32 +624,32 @@ class SmsMessage(models.Model):
     def action_create_partner(self):
         """Unknown sender: make them a contact and file the SMS on it."""
         self.ensure_one()
-        self._sms_connector_check_triage()
+        self._check_triage()
         partner = self.env['res.partner'].create({'name': self.number, 'phone': self.number})
-        self._sms_connector_link(partner)
+        self._file_on(partner)
         return {'type': 'ir.actions.act_window', 'res_model': 'res.partner', 'res_id': partner.id,
                 'views': [(False, 'form')]}
 
     def action_create_lead(self):
         """Unknown sender asking about an offer: open a lead with the SMS."""
         self.ensure_one()
-        self._sms_connector_check_triage()
+        self._check_triage()
         lead = self.env['crm.lead'].create({
             'name': _("SMS from %(number)s", number=self.number), 'phone': self.number,
             'partner_id': self.partner_id.id, 'description': self.body, 'type': 'lead',
         })
-        self._sms_connector_link(lead)
+        self._file_on(lead)
         return {'type': 'ir.actions.act_window', 'res_model': 'crm.lead', 'res_id': lead.id,
                 'views': [(False, 'form')]}
 
-    def _sms_connector_link(self, record):
+    def _file_on(self, record):
         """File inbound SMS on ``record`` (from the inbox) and post them in its chatter."""
-        self._sms_connector_check_triage()
+        self._check_triage()
         for message in self:
-            partner = message.partner_id or self._sms_connector_partner_for(record, message.number, message.company_id)
+            partner = message.partner_id or self._partner_for(record, message.number, message.company_id)
             message.sudo().write({'res_model': record._name, 'res_id': record.id, 'partner_id': partner.id,
                                   'to_triage': False})
-            message.sudo()._sms_connector_post_on_record()
+            message.sudo()._post_on_record()
 
     # retry: resend SMS that certainly never left ------------------------------------------
 
@@ -659,9 +659,9 @@ class SmsMessage(models.Model):
 
     def _compute_can_retry(self):
         for message in self:
-            message.can_retry = message._sms_connector_certainly_failed()
+            message.can_retry = message._certainly_failed()
 
-    def _sms_connector_certainly_failed(self):
+    def _certainly_failed(self):
         """Failed and refused by the provider before it accepted anything.
 
         A provider message id means the provider accepted the SMS (a delivery failure came
@@ -672,7 +672,7 @@ class SmsMessage(models.Model):
         return (self.direction == 'outbound' and self.state == 'failed' and not self.provider_message_id
                 and not self.retry_id)
 
-    def _sms_connector_hand_over_tracking(self, new_sms):
+    def _hand_over_tracking(self, new_sms):
         """The chatter notification and mailing trace of the failed SMS follow its retry.
 
         The red bubble and the "SMS Failure" counter clear at once, and the retry's outcome
@@ -703,7 +703,7 @@ class SmsMessage(models.Model):
         if not self.env.su:
             self.env.user._sms_connector_check_can_send()
             self.check_access('read')
-        to_retry = self.filtered(lambda message: message._sms_connector_certainly_failed())
+        to_retry = self.filtered(lambda message: message._certainly_failed())
         if not to_retry:
             raise UserError(_(
                 "None of the selected SMS can be resent: only failed SMS the provider refused can be "
@@ -723,8 +723,8 @@ class SmsMessage(models.Model):
             new_log = message.search([('sms_uuid', '=', sms.uuid)], limit=1)
             new_log.write({'purpose': message.purpose, 'mailing_id': message.mailing_id.id})
             message.retry_id = new_log
-            message._sms_connector_hand_over_tracking(sms)
-            record = message._sms_connector_record_sudo()
+            message._hand_over_tracking(sms)
+            record = message._record_sudo()
             if record is not None and hasattr(record, 'message_post'):
                 record.message_post(
                     body=_("SMS to %(number)s resent after a failure (%(reason)s).",

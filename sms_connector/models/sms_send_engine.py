@@ -693,7 +693,7 @@ class SmsSendEngine(models.AbstractModel):
                            'attempts': sms.sms_connector_attempts if attempts else None} for sms in sms_records}
         moved = self._move(sms_records, reason.state, rows=rows, reason=reason, text=text)
         if failure == Failure.OPTED_OUT:  # e.g. Twilio 21610: the recipient replied STOP to the provider
-            self.env['sms.message']._sms_connector_opt_out(
+            self.env['sms.message']._opt_out(
                 moved.mapped('number'), _("the provider refused the SMS: opted out"))
         return moved
 
@@ -821,7 +821,7 @@ class SmsSendEngine(models.AbstractModel):
                 text = report.error_message or _("Not delivered (%(status)s).", status=report.raw_status)
                 rows.update(error_code=report.error_code or report.raw_status, error_message=text, last_error=text)
                 if report.opted_out:
-                    self.env['sms.message']._sms_connector_opt_out(
+                    self.env['sms.message']._opt_out(
                         [message.number], _("delivery report %(status)s from %(gateway)s",
                                             status=report.error_code or report.raw_status,
                                             gateway=message.gateway_id.name))

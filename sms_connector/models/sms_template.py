@@ -6,22 +6,22 @@ class SmsTemplate(models.Model):
 
     _inherit = 'sms.template'
 
-    state = fields.Selection(
+    sms_connector_state = fields.Selection(
         [('draft', 'Draft'), ('published', 'Published')], string="Status", default='published', required=True,
         help="Only published templates are offered to users when they write an SMS.")
-    message_type = fields.Selection(
+    sms_connector_purpose = fields.Selection(
         [('transactional', 'Transactional'), ('marketing', 'Marketing')], string="Message type",
         default='transactional', required=True,
         help="Marketing SMS never go to numbers that opted out.")
-    sender = fields.Char(help="Sender name or number to use instead of the gateway's default sender.")
+    sms_connector_sender = fields.Char("Sender", help="Sender name or number to use instead of the gateway's default sender.")
     sms_connector_recipient = fields.Selection(
         [('record', "The document's contact"), ('user', "The responsible user"), ('attendees', "The attendees")],
         string="Automation recipient",
         help="Who an automation using this template texts; through the gateways right after the commit, "
              "with tracked short links. Empty: Odoo's standard SMS action.")
 
-    def action_publish(self):
-        self.write({'state': 'published'})
+    def action_sms_connector_publish(self):
+        self.write({'sms_connector_state': 'published'})
 
-    def action_set_draft(self):
-        self.write({'state': 'draft'})
+    def action_sms_connector_set_draft(self):
+        self.write({'sms_connector_state': 'draft'})

@@ -38,8 +38,8 @@ class TestEverydayRules(TransactionCase):
     def test_templates_default_published_transactional(self):
         template = self.env['sms.template'].create(
             {'name': 'T', 'body': 'B', 'model_id': self.env['ir.model']._get_id('res.partner')})
-        self.assertEqual((template.state, template.message_type), ('published', 'transactional'))
-        self.assertFalse(self.env['sms.template'].search([('state', '=', 'draft')]))
+        self.assertEqual((template.sms_connector_state, template.sms_connector_purpose), ('published', 'transactional'))
+        self.assertFalse(self.env['sms.template'].search([('sms_connector_state', '=', 'draft')]))
 
     def test_short_links(self):
         bodies = shorten_sms_links(self.env, {1: 'See https://example.org/a and https://example.org/a', 2: 'no link'})

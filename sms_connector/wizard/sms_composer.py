@@ -81,14 +81,15 @@ class SmsComposer(models.TransientModel):
     sms_connector_cost_estimate = fields.Char("Estimated cost", compute='_compute_sms_connector_cost_estimate')
     sms_connector_scheduled_date = fields.Datetime(
         "Send on", help="Leave empty to send now; otherwise the SMS waits in the queue until then.")
-    sms_connector_message_type = fields.Selection(
+    sms_connector_purpose = fields.Selection(
         [('transactional', 'Transactional'), ('marketing', 'Marketing')], string="Message type",
         compute='_compute_sms_connector_from_template', store=True, readonly=False,
         help="Marketing SMS never go to numbers that opted out.")
     sms_connector_sender = fields.Char(
         "Sender", compute='_compute_sms_connector_from_template', store=True, readonly=False,
         help="Leave empty to use the gateway's sender.")
-    sms_connector_can_choose_type = fields.Boolean(compute='_compute_sms_connector_permissions')
+    sms_connector_can_choose_purpose = fields.Boolean(
+        "Users choose the message type", compute='_compute_sms_connector_permissions')
     sms_connector_can_choose_sender = fields.Boolean(compute='_compute_sms_connector_permissions')
 
     @api.depends('body')
@@ -132,15 +133,15 @@ class SmsComposer(models.TransientModel):
     def _compute_sms_connector_from_template(self):
         for composer in self:
             template = composer.template_id
-            composer.sms_connector_message_type = template.message_type or 'transactional'
-            composer.sms_connector_sender = template.sender or False
+            composer.sms_connector_purpose = template.sms_connector_purpose or 'transactional'
+            composer.sms_connector_sender = template.sms_connector_sender or False
 
     def _compute_sms_connector_permissions(self):
         icp = self.env['ir.config_parameter'].sudo()
-        can_type = bool(icp.get_param('sms_connector.allow_message_type'))
+        can_purpose = bool(icp.get_param('sms_connector.allow_purpose'))
         can_sender = bool(icp.get_param('sms_connector.allow_sender'))
         for composer in self:
-            composer.sms_connector_can_choose_type = can_type
+            composer.sms_connector_can_choose_purpose = can_purpose
             composer.sms_connector_can_choose_sender = can_sender
 
     def _action_send_sms(self):
@@ -152,11 +153,11 @@ class SmsComposer(models.TransientModel):
                 raise UserError(_("The sending date must be in the future."))
             composer = composer.with_context(sms_connector_scheduled_date=scheduled)
         template = self.template_id
-        message_type = self.sms_connector_message_type if self.sms_connector_can_choose_type else \
-            template.message_type
-        sender = self.sms_connector_sender if self.sms_connector_can_choose_sender else template.sender
-        if message_type and message_type != 'transactional':
-            composer = composer.with_context(sms_connector_purpose=Trusted(message_type))
+        purpose = self.sms_connector_purpose if self.sms_connector_can_choose_purpose else \
+            template.sms_connector_purpose
+        sender = self.sms_connector_sender if self.sms_connector_can_choose_sender else template.sms_connector_sender
+        if purpose and purpose != 'transactional':
+            composer = composer.with_context(sms_connector_purpose=Trusted(purpose))
         if sender:
             composer = composer.with_context(sms_connector_custom_sender=Trusted(sender))
         return super(SmsComposer, composer)._action_send_sms()

@@ -30,11 +30,11 @@ class SmsInboundLink(models.TransientModel):
             raise UserError(_("Choose the record this SMS is about."))
         record.check_access('write')
         messages = self.message_id
-        messages._sms_connector_check_triage()
+        messages._check_triage()
         if self.link_same_number:
             messages |= self.env['sms.message'].search([
                 ('direction', '=', 'inbound'), ('number', '=', self.message_id.number),
                 ('res_id', '=', False), ('company_id', '=', self.message_id.company_id.id)], order='id')
-        messages.sorted('id')._sms_connector_link(record)
+        messages.sorted('id')._file_on(record)
         return {'type': 'ir.actions.act_window', 'res_model': record._name, 'res_id': record.id,
                 'views': [(False, 'form')]}

@@ -31,6 +31,6 @@ class SmsInboundReply(models.TransientModel):
         self.message_id.check_access('read')  # answer only an SMS one may see
         if self.message_id.direction != 'inbound':
             raise UserError(_("Only a received SMS can be answered."))
-        self.message_id._sms_connector_send_reply(self.body)
+        self.message_id._send_reply(self.body)
         self.message_id.filtered('to_triage').action_mark_triaged()
         return {'type': 'ir.actions.act_window_close'}

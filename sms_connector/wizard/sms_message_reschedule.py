@@ -18,5 +18,5 @@ class SmsMessageReschedule(models.TransientModel):
 
     def action_reschedule(self):
         self.ensure_one()
-        self.message_ids._sms_connector_reschedule(self.scheduled_date)
+        self.message_ids._reschedule(self.scheduled_date)
         return {'type': 'ir.actions.act_window_close'}

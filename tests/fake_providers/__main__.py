@@ -5,7 +5,7 @@
         --octopush-callback-url http://localhost:8069/sms_connector/status/ID/TOKEN \
         --twilio-inbound-url http://localhost:8069/sms_connector/inbound/ID/TOKEN
 
-Each provider fake of the package gets --<provider>-account, --<provider>-callback-url and
+Each provider fake (see base.fake_classes) gets --<provider>-account, --<provider>-callback-url and
 --<provider>-inbound-url. Open http://127.0.0.1:8070/ for the phone simulator: the SMS each number
 received, and a form to reply as that phone (a real signed inbound webhook posted to the inbound URL).
 """

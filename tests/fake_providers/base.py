@@ -1,18 +1,25 @@
 """What every provider fake shares: replies, SMS part counting, the ProviderFake base, the registry.
 
-A provider fake is one module of this package (``twilio.py``, ``octopush.py``, ...) defining a
-:class:`ProviderFake` subclass decorated with :func:`register_fake`. The server imports every
-module of the package and routes each request to the fake whose URL prefix it starts with, so a
-new provider adds a module and changes nothing in ``server.py``.
+A provider fake is a :class:`ProviderFake` subclass decorated with :func:`register_fake`, in its
+provider addon: ``sms_connector_<provider>/tests/fake_provider.py`` (found through the addons'
+manifests, ``tests/addons.py``), or a module of this package. :func:`fake_classes` imports them
+all and the server routes each request to the fake whose URL prefix it starts with, so a new
+provider adds a module in its own addon folder and changes nothing here nor in ``server.py``.
+An addon's module is importable as ``tests.fake_providers.<provider>`` (the addon name without
+``sms_connector_``) once this package is imported: ``from tests.fake_providers.twilio import ...``.
 
 Standard library only, like the server (``python -m tests.fake_providers`` runs without Odoo).
 """
 
 import importlib
+import importlib.util
 import json
 import pkgutil
 import re
+import sys
 from http import HTTPStatus
+
+from ..addons import addon_dirs
 
 E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -165,6 +172,8 @@ class ProviderFake:
 
 _FAKES = {}
 _SKIP_MODULES = {"base", "server", "__main__"}
+ADDON_PREFIX = "sms_connector_"
+ADDON_FAKE_MODULE = ("tests", "fake_provider.py")  # sms_connector_<provider>/tests/fake_provider.py
 
 
 def register_fake(cls):
@@ -175,13 +184,41 @@ def register_fake(cls):
     return cls
 
 
-def fake_classes():
-    """Every provider fake of this package, in phone simulator order.
+def _import_addon_fake(addon_dir):
+    """Import ``<addon>/tests/fake_provider.py`` as ``tests.fake_providers.<provider>``, once.
 
-    Importing the package's modules is what registers them: a new ``<provider>.py`` here is
-    picked up with no edit elsewhere.
+    By path, not as ``odoo.addons.<addon>.tests``: the fakes also run without Odoo (demo server).
+    """
+    path = addon_dir.joinpath(*ADDON_FAKE_MODULE)
+    if not path.is_file():
+        return
+    name = f"{__package__}.{addon_dir.name.removeprefix(ADDON_PREFIX)}"
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if getattr(loaded, "__file__", None) != str(path):
+            raise ImportError(f"{path}: {name} is already {getattr(loaded, '__file__', loaded)}")
+        return
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    setattr(sys.modules[__package__], name.rpartition(".")[2], module)
+
+
+def fake_classes(root=None):
+    """Every provider fake, in phone simulator order.
+
+    Importing the modules is what registers them: a new ``sms_connector_<provider>/tests/
+    fake_provider.py`` (or ``<provider>.py`` in this package) is picked up with no edit elsewhere.
+    ``root``: the repository whose addons are searched (default: this one).
     """
     for module in pkgutil.iter_modules(importlib.import_module(__package__).__path__):
         if module.name not in _SKIP_MODULES and not module.name.startswith(("test_", "_")):
             importlib.import_module(f"{__package__}.{module.name}")
+    for addon_dir in addon_dirs(*([root] if root else [])):
+        _import_addon_fake(addon_dir)
     return sorted(_FAKES.values(), key=lambda cls: (cls.sequence, cls.code))

@@ -7,10 +7,10 @@ This module therefore runs a *real* HTTP server on loopback that can be
 steered by the test (latency, queued faults, per-number delivery outcomes)
 while recording everything it saw.
 
-The server is provider-neutral: each provider's API is a fake of its own
-(``twilio.py``, ``octopush.py``, see ``base.ProviderFake``), found by
-``base.fake_classes()`` and served under its URL prefix. A new provider adds
-a module; nothing here names one.
+The server is provider-neutral: each provider's API is a fake of its own, in
+its addon (``sms_connector_<provider>/tests/fake_provider.py``, see
+``base.ProviderFake``), found by ``base.fake_classes()`` and served under its
+URL prefix. A new provider adds a module; nothing here names one.
 
 Only the standard library is used so that the server can also be started
 standalone for a local demo (``python -m tests.fake_providers``).
@@ -32,9 +32,8 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .base import Reply, fake_classes, sms_segments
-from .twilio import twilio_signature
 
-__all__ = ["FakeProviderServer", "sms_segments", "twilio_signature"]
+__all__ = ["FakeProviderServer", "sms_segments"]
 
 _logger = logging.getLogger(__name__)
 

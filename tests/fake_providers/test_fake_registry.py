@@ -2,10 +2,12 @@
 
 A minimal third provider ("echo") is registered for the test only; the server must route its
 prefix to it, apply queued faults to its sends, expose its options and records as
-``echo_<name>``, list its messages in the phone simulator and post its inbound webhooks.
+``echo_<name>``, list its messages in the phone simulator and post its inbound webhooks. The
+fakes are found in their addon folders (``sms_connector_<provider>/tests/fake_provider.py``).
 """
 
 import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -85,9 +87,53 @@ def receiver():
     httpd.server_close()
 
 
-def test_builtin_fakes_are_found_by_module():
-    codes = [cls.code for cls in base.fake_classes()]
-    assert codes[:2] == ["twilio", "octopush"]
+def test_builtin_fakes_are_found_in_their_addons():
+    fakes = {cls.code: cls for cls in base.fake_classes()}
+    assert list(fakes).index("twilio") < list(fakes).index("octopush"), "phone simulator order"
+    assert sys.modules[fakes["twilio"].__module__].__file__.endswith("sms_connector_twilio/tests/fake_provider.py")
+    from tests.fake_providers.octopush import OctopushFake  # importable under its short name
+    assert fakes["octopush"] is OctopushFake
+
+
+ECHO_MODULE = """
+from tests.fake_providers.base import ProviderFake, Reply, register_fake
+
+
+@register_fake
+class EchoAddonFake(ProviderFake):
+    code = "echoaddon"
+    prefix = "/echoaddon"
+
+    def is_send(self, method, path):
+        return method == "POST"
+
+    def route(self, handler, path, body):
+        return Reply(200, {"echo": body.decode()})
+"""
+
+
+def test_a_new_addon_folder_brings_its_fake(tmp_path, monkeypatch):
+    """The one place a provider's fake is written: its addon folder, found by its manifest."""
+    addon = tmp_path / "sms_connector_echoaddon"
+    (addon / "tests").mkdir(parents=True)
+    (addon / "__manifest__.py").write_text("{'name': 'Echo'}")
+    (addon / "tests" / "fake_provider.py").write_text(ECHO_MODULE)
+    (tmp_path / "sms_connector_nofake").mkdir()
+    (tmp_path / "sms_connector_nofake" / "__manifest__.py").write_text("{'name': 'No fake'}")
+    monkeypatch.setattr(base, "_FAKES", {})
+    monkeypatch.delitem(sys.modules, "tests.fake_providers.echoaddon", raising=False)
+
+    classes = base.fake_classes(root=tmp_path)
+    assert [cls.code for cls in classes] == ["echoaddon"]
+    assert sys.modules["tests.fake_providers.echoaddon"].EchoAddonFake is classes[0]
+    assert base.fake_classes(root=tmp_path) == classes, "imported once"
+    args = build_parser().parse_args(["--echoaddon-account", "me:key"])
+    assert args.echoaddon_account == [("me", "key")]
+    http = requests.Session()
+    http.trust_env = False
+    with FakeProviderServer(echoaddon_accounts={"me": "key"}) as fake:
+        response = http.post(fake.url + "/echoaddon/send", data=b"hi", timeout=5)
+        assert response.json() == {"echo": "hi"}
 
 
 def test_a_registered_fake_is_served_without_touching_the_server(echo, receiver):

@@ -22,7 +22,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.fake_providers import FakeProviderServer, sms_segments, twilio_signature
+from tests.fake_providers import FakeProviderServer, sms_segments
+from tests.fake_providers.twilio import twilio_signature
 
 SID = "AC" + "a" * 32
 TOKEN = "secret-token"
@@ -869,7 +870,7 @@ def test_helper_endpoints(fake, http):
     assert page.text.index("second") < page.text.index("bold")  # newest first
 
     assert http.post(fake.url + "/_fake/reset").status_code == 200
-    assert http.get(fake.url + "/_fake/messages").json() == {"twilio": [], "octopush": []}
+    assert http.get(fake.url + "/_fake/messages").json() == {code: [] for code in fake.providers}
     assert fake.requests_log == []
 
     missing = http.get(fake.url + "/nothing/here")

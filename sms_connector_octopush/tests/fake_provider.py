@@ -11,7 +11,7 @@ import secrets
 import time
 from datetime import datetime
 
-from .base import E164_RE, ProviderFake, Reply, register_fake, sms_segments
+from tests.fake_providers.base import E164_RE, ProviderFake, Reply, register_fake, sms_segments
 
 OCTOPUSH_PREFIX = "/v1/public"
 OCTOPUSH_SENDER_RE = re.compile(r"^[A-Za-z0-9]{3,11}$")

@@ -7,6 +7,7 @@ numbers fail with their documented codes.
 """
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from xml.etree import ElementTree
 
-from .base import E164_RE, ProviderFake, Reply, register_fake, sms_segments
+from tests.fake_providers.base import E164_RE, ProviderFake, Reply, register_fake, sms_segments
 
 TWILIO_PREFIX = "/2010-04-01"
 TWILIO_LOOKUP_RE = re.compile(r"^/2010-04-01/Accounts/[^/]+/Messages(/[^/]+)?\.json$")
@@ -75,10 +76,8 @@ def _rfc2822_now():
 def _twilio_error_body(code, status, **fmt):
     """Build Twilio's standard error document (code/message/more_info/status)."""
     message = TWILIO_ERROR_MESSAGES.get(code, "Error")
-    try:
+    with contextlib.suppress(KeyError, IndexError):  # a placeholder not given: the template as is
         message = message.format(**fmt)
-    except (KeyError, IndexError):
-        pass
     return {
         "code": code,
         "message": message,
