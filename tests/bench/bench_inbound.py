@@ -125,10 +125,17 @@ def fill_database(db, contacts):
                    'res.partner', p.id, p.id, now() - (p.id %% 60) * interval '1 day', now()
               FROM res_partner p WHERE p.phone_sanitized IS NOT NULL AND p.id %% 5 = 0
         """, [company_id])
-        cr.execute("ANALYZE res_partner")
-        cr.execute("ANALYZE sms_message")
         cr.execute("SELECT count(*) FROM res_partner")
         total = cr.fetchone()[0]
+    # Rewritten tables: indexes built at install over updated rows are usable at once, whatever other
+    # transactions run in the cluster (else PostgreSQL may hide them from older snapshots for a while).
+    conn = psycopg2.connect(**pg_params(db))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute("VACUUM FULL ANALYZE res_partner, sms_message")
+    finally:
+        conn.close()
     print(f"inserted {contacts} contacts ({total} partners in all) and their SMS history in "
           f"{time.monotonic() - started:.0f} s")
 
