@@ -73,6 +73,9 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, win
 
     Returns the concatenated per-message results in chunk order. An exception raised for a
     chunk is turned into results by ``on_error(chunk, exc)`` so it only affects that chunk.
+    The calling thread waits for room in the window before handing a request to a thread: the
+    threads never queue on the window themselves (waking dozens of them per answer cost more
+    CPU than the requests).
     :param window: AdaptiveWindow shared by the requests of a gateway (a fixed one when None)
     :param executor: long-lived thread pool to run in (its threads keep their connections alive)
     :param is_throttled: callable(results) -> whether the provider asked to slow down
@@ -84,7 +87,7 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, win
     window = window or AdaptiveWindow(limit, limit)
 
     def _run(chunk):
-        window.acquire(limit)
+        """Send one request; the caller acquired its place in the window."""
         throttled = False
         try:
             limiter.acquire(len(chunk))
@@ -99,11 +102,22 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, win
         finally:
             window.release(throttled)
 
-    if executor is not None:
-        results = list(executor.map(_run, chunks))
-    elif min(limit, len(chunks)) == 1:
-        results = [_run(chunk) for chunk in chunks]
+    def _submit(pool, chunk):
+        window.acquire(limit)
+        try:
+            return pool.submit(_run, chunk)
+        except BaseException:
+            window.release()
+            raise
+
+    if executor is None and min(limit, len(chunks)) == 1:
+        results = []
+        for chunk in chunks:
+            window.acquire(limit)
+            results.append(_run(chunk))
+    elif executor is not None:
+        results = [future.result() for future in [_submit(executor, chunk) for chunk in chunks]]
     else:
         with ThreadPoolExecutor(max_workers=min(limit, len(chunks)), thread_name_prefix="sms-send") as pool:
-            results = list(pool.map(_run, chunks))
+            results = [future.result() for future in [_submit(pool, chunk) for chunk in chunks]]
     return [result for chunk_results in results for result in chunk_results]
