@@ -73,6 +73,18 @@ class TestSendPaths(FakeProviderCase):
         self.assertEqual(self.env['sms.message'].search_count(
             [('sms_uuid', 'in', sms.mapped('uuid')), ('state', '=', 'sent')]), 1201)
 
+    def test_first_claim_is_short_but_a_full_provider_request(self):
+        """A run starts sending after claiming a quarter of a batch; batching providers keep full requests."""
+        self.env['ir.config_parameter'].sudo().set_param('sms_connector.batch_size', 8)
+        self.env['sms.sms'].create([{'number': f'+1415555{i:04d}', 'body': 'Hi'} for i in range(10)])
+        self.env['sms.sms'].create([{'number': f'+3361{i:07d}', 'body': 'Hi'} for i in range(10)])
+        self.env.flush_all()
+        engine = self.env['sms.send.engine']
+        self.assertEqual(engine._claim(None, set(), share=4).count, 8, "Octopush takes 500 per request")
+        self.octopush.action_archive()
+        self.assertEqual(engine._claim(None, set(), share=4).count, 2)
+        self.assertEqual(engine._claim(None, set()).count, 8)
+
     def test_queue_cron_groups_companies_and_gateways(self):
         company_b = self.env['res.company'].create({'name': 'Company B', 'country_id': self.env.ref('base.us').id})
         gateway_b = self.env['sms.gateway'].create({

@@ -26,7 +26,7 @@ from ..engine.lifecycle import (
 )
 from ..engine.plan import SendGroup, SendPlan, resolve_unknown
 from ..engine.policy import Action, RetryPolicy
-from ..providers import RETRY, SENT, UNKNOWN, Failure, OutboundSms, SendResult
+from ..providers import RETRY, SENT, UNKNOWN, Failure, OutboundSms, SendResult, get_provider_class
 from ..tools.phone import country_of, normalize_number
 
 _logger = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ _SLOTS_LOCK = threading.Lock()
 # pg_advisory_lock namespace of the gateways' concurrency slots ("SMS")
 SLOT_LOCK_NAMESPACE = 0x534D53
 SLOT_WAIT_SECONDS = 0.05
+# The first batch of a run is this fraction of the batch size (at least one full provider request):
+# sending starts as soon as a few SMS are claimed, the next batch is claimed while they are out.
+FIRST_BATCH_SHARE = 4
 
 # sms_message columns the engine writes, with their SQL type. Error columns are overwritten
 # (a success clears the error shown); the others keep their value when the new one is NULL.
@@ -46,6 +49,8 @@ LOG_COLUMNS = {
     'error_code': 'varchar', 'error_message': 'text', 'gateway_number': 'varchar',
 }
 OVERWRITTEN_COLUMNS = ('error_code', 'error_message')
+# sms.sms fields a claim writes in SQL
+SENDING_FIELDS = ['state', 'sms_connector_attempts', 'sms_connector_claimed_at', 'sms_connector_request_key']
 
 
 class _Done:
@@ -94,14 +99,16 @@ class SmsSendEngine(models.AbstractModel):
         :return: number of SMS handled
         """
         deadline = time.monotonic() + time_budget if time_budget else None
-        skipped, handled, sending = set(), 0, None
+        skipped, handled, sending, share = set(), 0, None, FIRST_BATCH_SHARE
         # Odoo's test cursors belong to the test's thread: in-process tests send in it
         pipelined = not odoo.modules.module.current_test
         with ThreadPoolExecutor(max_workers=2 if pipelined else 1, thread_name_prefix='sms-batch') as runner:
             while True:
                 plan = None
                 if not (deadline and time.monotonic() >= deadline):
-                    plan = self._in_new_transaction(lambda engine, skipped=skipped: engine._claim(ids, skipped))
+                    plan = self._in_new_transaction(
+                        lambda engine, skipped=skipped, share=share: engine._claim(ids, skipped, share))
+                    share = 1
                 next_sending = None
                 if plan is not None:
                     skipped |= plan.skipped_ids
@@ -199,13 +206,20 @@ class SmsSendEngine(models.AbstractModel):
 
     # claiming ----------------------------------------------------------------------
     @api.model
-    def _claim(self, ids, skipped):
-        """Lock the next due batch, settle what cannot be sent, mark the rest "sending"."""
+    def _claim(self, ids, skipped, share=1):
+        """Lock the next due batch, settle what cannot be sent, mark the rest "sending".
+
+        :param share: claim this fraction (1/share) of the batch size
+        """
         gateways = self.env['sms.gateway'].search([])
         if not gateways:
             return None
         now = fields.Datetime.now()
         batch_size = int(self.env['ir.config_parameter'].get_param('sms_connector.batch_size', 500))
+        if share > 1:  # a smaller batch, but never a smaller provider request
+            largest_request = max(get_provider_class(provider).capabilities.max_recipients_per_request
+                                  for provider in set(gateways.mapped('provider')))
+            batch_size = min(batch_size, max(1, batch_size // share, largest_request))
         where = [
             SQL("state = 'outgoing'"), SQL("to_delete IS NOT TRUE"),
             SQL("(sms_connector_next_attempt IS NULL OR sms_connector_next_attempt <= %s)", now),
@@ -242,8 +256,8 @@ class SmsSendEngine(models.AbstractModel):
         blacklisted = {row[0] for row in self.env.cr.fetchall()}
         # Legal sending windows: marketing SMS outside their country's hours wait, never dropped.
         window_deferral, deferred = self.env['sms.sending.window']._deferral_checker(now), []
-        invalid, opted_out = Sms, Sms
-        sending, request_keys, gateway_of, sender_of = Sms, {}, {}, {}
+        invalid, opted_out_ids = [], []
+        sending_ids, request_keys, gateway_of, sender_of = [], {}, {}, {}
         for gateway, group in routed.items():
             outbound = []
             sender_by_country = {line.country_id.code: line.sender for line in gateway.sender_ids}
@@ -251,10 +265,10 @@ class SmsSendEngine(models.AbstractModel):
                 normalized = normalize_number(sms.number)
                 sms_purpose = purpose.get(sms.uuid, 'transactional')
                 if not normalized.e164:
-                    invalid |= sms
+                    invalid.append(sms)
                 elif normalized.e164 in blacklisted and gateway._skips_opted_out(
                         sms_purpose, sms.sms_connector_opt_out_confirmed):
-                    opted_out |= sms
+                    opted_out_ids.append(sms.id)
                 elif sms_purpose == 'marketing' and (at := window_deferral(normalized.country_code)):
                     deferred.append((sms, at, normalized.country_code))  # stays queued, due at ``at``
                 else:
@@ -264,7 +278,7 @@ class SmsSendEngine(models.AbstractModel):
                     outbound.append(OutboundSms(
                         key=sms.uuid, number=normalized.e164, body=sms.body or '', purpose=sms_purpose,
                         sender=sender_of[sms.uuid], request_key=sms.sms_connector_request_key or ''))
-                    sending |= sms
+                    sending_ids.append(sms.id)
                     gateway_of[sms.uuid] = gateway.id
             if outbound:
                 provider = gateway._get_provider()
@@ -275,9 +289,9 @@ class SmsSendEngine(models.AbstractModel):
             self._fail(sms, Failure.NUMBER_FORMAT, _(
                 "Invalid phone number %(number)s: it must be in international format (+country code).",
                 number=sms.number or ''))
-        self._fail(opted_out, 'blacklisted', _("Opted out: the number replied STOP (blacklist)."))
-        if sending:
-            self._set_sending(sending, request_keys, gateway_of, now, sender_of)
+        self._fail(Sms.browse(opted_out_ids), 'blacklisted', _("Opted out: the number replied STOP (blacklist)."))
+        if sending_ids:
+            self._set_sending(Sms.browse(sending_ids), request_keys, gateway_of, now, sender_of)
         self._defer(deferred)
         return plan
 
@@ -537,9 +551,10 @@ class SmsSendEngine(models.AbstractModel):
             target=str(target), assignments=SQL(", ").join(assignments), uid=self.env.uid, uuids=uuids,
             unnest=unnest, sources=[str(state) for state in (from_states or _sources(target))]))
         moved_uuids = {row[0] for row in self.env.cr.fetchall()}
-        # an SMS without log (queued before the addon was installed, log deleted) follows Odoo's state alone
-        self._sql(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
-        moved_uuids |= set(uuids) - {row[0] for row in self.env.cr.fetchall()}
+        if len(moved_uuids) < len(uuids):
+            # an SMS without log (queued before the addon was installed, log deleted) follows Odoo's state alone
+            self._sql(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
+            moved_uuids |= set(uuids) - {row[0] for row in self.env.cr.fetchall()}
         self.env['sms.message'].invalidate_model()
         if any(row.get('cost') is not None for row in rows.values()):
             self.env['sms.message']._costs_written(moved_uuids)
@@ -618,13 +633,14 @@ class SmsSendEngine(models.AbstractModel):
                    sms_connector_claimed_at = %(now)s, sms_connector_request_key = v.key
               FROM (SELECT UNNEST(%(uuids)s::varchar[]) AS uuid, UNNEST(%(keys)s::varchar[]) AS key) v
              WHERE s.uuid = v.uuid
+         RETURNING s.uuid, s.sms_connector_attempts
             """, now=now, uuids=uuids, keys=[request_keys[uuid] for uuid in uuids]))
-        self.env['sms.sms'].invalidate_model()
+        attempts = dict(self.env.cr.fetchall())
+        self.env['sms.sms'].invalidate_model(SENDING_FIELDS)
         self._move(sms_records, State.SENDING, sync_odoo=False, rows={
-            sms.uuid: {'gateway_id': gateway_of[sms.uuid], 'attempts': sms.sms_connector_attempts,
-                       'request_key': request_keys[sms.uuid],
-                       # "Our number" of an outbound SMS: the sender it leaves with
-                       'gateway_number': (sender_of or {}).get(sms.uuid) or None} for sms in sms_records})
+            uuid: {'gateway_id': gateway_of[uuid], 'attempts': attempts.get(uuid), 'request_key': request_keys[uuid],
+                   # "Our number" of an outbound SMS: the sender it leaves with
+                   'gateway_number': (sender_of or {}).get(uuid) or None} for uuid in uuids})
 
     @api.model
     def _set_sent(self, entries):
