@@ -74,16 +74,17 @@ class TestSendPaths(FakeProviderCase):
             [('sms_uuid', 'in', sms.mapped('uuid')), ('state', '=', 'sent')]), 1201)
 
     def test_first_claim_is_short_but_a_full_provider_request(self):
-        """A run starts sending after claiming a quarter of a batch; batching providers keep full requests."""
-        self.env['ir.config_parameter'].sudo().set_param('sms_connector.batch_size', 8)
-        self.env['sms.sms'].create([{'number': f'+1415555{i:04d}', 'body': 'Hi'} for i in range(10)])
+        """A run starts sending after claiming a quarter of a batch, at least a first wave of full requests."""
+        self.env['ir.config_parameter'].sudo().set_param('sms_connector.batch_size', 100)
+        self.env['sms.sms'].create([{'number': f'+1415555{i:04d}', 'body': 'Hi'} for i in range(130)])
         self.env['sms.sms'].create([{'number': f'+3361{i:07d}', 'body': 'Hi'} for i in range(10)])
         self.env.flush_all()
         engine = self.env['sms.send.engine']
-        self.assertEqual(engine._claim(None, set(), share=4).count, 8, "Octopush takes 500 per request")
+        self.assertEqual(engine._claim(None, set(), share=4).count, 100, "Octopush takes 500 per request")
         self.octopush.action_archive()
-        self.assertEqual(engine._claim(None, set(), share=4).count, 2)
-        self.assertEqual(engine._claim(None, set()).count, 8)
+        self.assertEqual(engine._claim(None, set(), share=4).count, 25)
+        self.assertEqual(engine._claim(None, set(), share=20).count, 8, "Twilio's first wave: 8 requests")
+        self.assertEqual(engine._claim(None, set()).count, 7)
 
     def test_costs_recorded_in_bulk_match_the_orm_rules(self):
         """The engine sets currency and company-currency cost in SQL: the same as recomputing them."""

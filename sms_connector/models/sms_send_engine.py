@@ -37,8 +37,8 @@ _SLOTS_LOCK = threading.Lock()
 # pg_advisory_lock namespace of the gateways' concurrency slots ("SMS")
 SLOT_LOCK_NAMESPACE = 0x534D53
 SLOT_WAIT_SECONDS = 0.05
-# The first batch of a run is this fraction of the batch size (at least one full provider request):
-# sending starts as soon as a few SMS are claimed, the next batch is claimed while they are out.
+# The first batch of a run is this fraction of the batch size (at least a first wave of full provider
+# requests): sending starts as soon as a few SMS are claimed, the next batch is claimed while they are out.
 FIRST_BATCH_SHARE = 4
 
 # sms_message columns the engine writes, with their SQL type. Error columns are overwritten
@@ -216,10 +216,10 @@ class SmsSendEngine(models.AbstractModel):
             return None
         now = fields.Datetime.now()
         batch_size = int(self.env['ir.config_parameter'].get_param('sms_connector.batch_size', 500))
-        if share > 1:  # a smaller batch, but never a smaller provider request
-            largest_request = max(get_provider_class(provider).capabilities.max_recipients_per_request
-                                  for provider in set(gateways.mapped('provider')))
-            batch_size = min(batch_size, max(1, batch_size // share, largest_request))
+        if share > 1:  # a smaller batch, but at least a first wave of full provider requests
+            capabilities = [get_provider_class(provider).capabilities for provider in set(gateways.mapped('provider'))]
+            first_wave = max(caps.max_recipients_per_request * caps.safe_concurrency for caps in capabilities)
+            batch_size = min(batch_size, max(1, batch_size // share, first_wave))
         where = [
             SQL("state = 'outgoing'"), SQL("to_delete IS NOT TRUE"),
             SQL("(sms_connector_next_attempt IS NULL OR sms_connector_next_attempt <= %s)", now),
