@@ -261,9 +261,11 @@ class SmsSendEngine(models.AbstractModel):
         for gateway, group in routed.items():
             outbound = []
             sender_by_country = {line.country_id.code: line.sender for line in gateway.sender_ids}
+            default_sender = gateway.sender or ''
             for sms in group:
+                uuid = sms.uuid
                 normalized = normalize_number(sms.number)
-                sms_purpose = purpose.get(sms.uuid, 'transactional')
+                sms_purpose = purpose.get(uuid, 'transactional')
                 if not normalized.e164:
                     invalid.append(sms)
                 elif normalized.e164 in blacklisted and gateway._skips_opted_out(
@@ -272,14 +274,14 @@ class SmsSendEngine(models.AbstractModel):
                 elif sms_purpose == 'marketing' and (at := window_deferral(normalized.country_code)):
                     deferred.append((sms, at, normalized.country_code))  # stays queued, due at ``at``
                 else:
-                    sender_of[sms.uuid] = (
+                    sender_of[uuid] = (
                         sms._sms_connector_forced_sender(gateway) or sms.mailing_id.sms_connector_sender
-                        or sender_by_country.get(normalized.country_code) or gateway.sender or '')
+                        or sender_by_country.get(normalized.country_code) or default_sender)
                     outbound.append(OutboundSms(
-                        key=sms.uuid, number=normalized.e164, body=sms.body or '', purpose=sms_purpose,
-                        sender=sender_of[sms.uuid], request_key=sms.sms_connector_request_key or ''))
+                        key=uuid, number=normalized.e164, body=sms.body or '', purpose=sms_purpose,
+                        sender=sender_of[uuid], request_key=sms.sms_connector_request_key or ''))
                     sending_ids.append(sms.id)
-                    gateway_of[sms.uuid] = gateway.id
+                    gateway_of[uuid] = gateway.id
             if outbound:
                 provider = gateway._get_provider()
                 chunks = self._chunks_keeping_request_keys(provider, outbound)
