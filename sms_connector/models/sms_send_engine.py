@@ -179,25 +179,30 @@ class SmsSendEngine(models.AbstractModel):
             if last:
                 with holder['lock']:
                     cr = holder['cr']
-                    for slot in holder['slots']:
-                        cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)",
-                                       SLOT_LOCK_NAMESPACE, group.gateway_id * 1000 + slot))
+                    cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s + slot) FROM UNNEST(%s::int[]) slot",
+                                   SLOT_LOCK_NAMESPACE, group.gateway_id * 1000, holder['slots']))
                     cr.commit()  # pylint: disable=invalid-commit
                     cr.close()
 
     @staticmethod
     def _acquire_slots(holder, gateway_id, limit, wanted, wait):
-        """Take free slots of the gateway up to ``wanted``; with ``wait``, until at least one is held."""
+        """Take free slots of the gateway up to ``wanted``; with ``wait``, until at least one is held.
+
+        One statement tries every slot not held yet (in the select list: each is tried once, and
+        every lock taken is returned), one more gives back those beyond ``wanted``.
+        """
         cr = holder['cr']
         while True:
-            for slot in range(limit):
-                if len(holder['slots']) >= wanted:
-                    break
-                if slot in holder['slots']:
-                    continue
-                cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SLOT_LOCK_NAMESPACE, gateway_id * 1000 + slot))
-                if cr.fetchone()[0]:
-                    holder['slots'].append(slot)
+            need = wanted - len(holder['slots'])
+            if need > 0:
+                cr.execute(SQL("SELECT slot, pg_try_advisory_lock(%s, %s + slot) FROM UNNEST(%s::int[]) slot",
+                               SLOT_LOCK_NAMESPACE, gateway_id * 1000,
+                               [slot for slot in range(limit) if slot not in holder['slots']]))
+                taken = [slot for slot, locked in cr.fetchall() if locked]
+                holder['slots'].extend(taken[:need])
+                if taken[need:]:
+                    cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s + slot) FROM UNNEST(%s::int[]) slot",
+                                   SLOT_LOCK_NAMESPACE, gateway_id * 1000, taken[need:]))
             # a connection of its own: it holds the locks, not a transaction
             cr.commit()  # pylint: disable=invalid-commit
             if holder['slots'] or not wait:
