@@ -73,6 +73,35 @@ class TestSendPaths(FakeProviderCase):
         self.assertEqual(self.env['sms.message'].search_count(
             [('sms_uuid', 'in', sms.mapped('uuid')), ('state', '=', 'sent')]), 1201)
 
+    def test_first_claim_is_short_but_a_full_provider_request(self):
+        """A run starts sending after claiming a quarter of a batch, at least a first wave of full requests."""
+        self.env['ir.config_parameter'].sudo().set_param('sms_connector.batch_size', 100)
+        self.env['sms.sms'].create([{'number': f'+1415555{i:04d}', 'body': 'Hi'} for i in range(130)])
+        self.env['sms.sms'].create([{'number': f'+3361{i:07d}', 'body': 'Hi'} for i in range(10)])
+        self.env.flush_all()
+        engine = self.env['sms.send.engine']
+        self.assertEqual(engine._claim(None, set(), share=4).count, 100, "Octopush takes 500 per request")
+        self.octopush.action_archive()
+        self.assertEqual(engine._claim(None, set(), share=4).count, 25)
+        self.assertEqual(engine._claim(None, set(), share=20).count, 8, "Twilio's first wave: 8 requests")
+        self.assertEqual(engine._claim(None, set()).count, 7)
+
+    def test_costs_recorded_in_bulk_match_the_orm_rules(self):
+        """The engine sets currency and company-currency cost in SQL: the same as recomputing them."""
+        eur = self.env.ref('base.EUR')
+        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01'})
+        self.octopush.currency_id = eur
+        sms = self.env['sms.sms'].create([{'number': f'+3361{i:07d}', 'body': 'Promo'} for i in range(3)])
+        self.send_now(sms)
+        logs = self.env['sms.message'].search([('sms_uuid', 'in', sms.mapped('uuid'))])
+        self.assertEqual(set(logs.mapped('state')), {'sent'})
+        self.assertTrue(all(log.cost > 0 for log in logs))
+        bulk = [(log.currency_id, log.cost_company) for log in logs]
+        logs.modified(['cost', 'cost_currency', 'gateway_id', 'sent_date'])
+        logs.flush_recordset()
+        self.assertEqual([(log.currency_id, log.cost_company) for log in logs], bulk)
+        self.assertAlmostEqual(logs[0].cost_company, logs[0].cost * 1.25, places=4)
+
     def test_queue_cron_groups_companies_and_gateways(self):
         company_b = self.env['res.company'].create({'name': 'Company B', 'country_id': self.env.ref('base.us').id})
         gateway_b = self.env['sms.gateway'].create({

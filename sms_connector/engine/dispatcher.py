@@ -4,6 +4,7 @@ Why: providers answer in tens or hundreds of milliseconds; sending one request a
 caps throughput at a few messages per second. Worker threads only run plain-Python provider
 code: the ORM stays in the calling thread.
 """
+import contextlib
 import logging
 import threading
 import time
@@ -47,11 +48,34 @@ class AdaptiveWindow:
         self.threshold = float(self.ceiling)
         self.in_flight = 0
         self._cond = threading.Condition()
+        self._turns, self._next_turn = [], 0  # requests batches feeding the window, oldest first
 
-    def acquire(self, limit=None):
-        """Wait for room in the window (and below ``limit``, the slots the caller holds)."""
+    @contextlib.contextmanager
+    def turn(self):
+        """Queue a batch of requests behind the batches already feeding the window.
+
+        First come, first served: the batch sent first gets the room first and ends first,
+        while the next one (claimed meanwhile) fills the waves it leaves. Batches sharing the
+        room would instead all end together, leaving the waves empty until the next claim.
+        Acquiring without a turn (a lone request) competes for room with the oldest batch.
+        """
         with self._cond:
-            while self.in_flight >= min(int(self.value), limit or self.ceiling):
+            turn = self._next_turn
+            self._next_turn += 1
+            self._turns.append(turn)
+        try:
+            yield turn
+        finally:
+            with self._cond:
+                self._turns.remove(turn)
+                self._cond.notify_all()
+
+    def acquire(self, limit=None, turn=None):
+        """Wait for room in the window (and below ``limit``, the slots the caller holds), and
+        for the batches queued before ``turn`` to be fed."""
+        with self._cond:
+            while (turn is not None and turn != self._turns[0]) \
+                    or self.in_flight >= min(int(self.value), limit or self.ceiling):
                 self._cond.wait()
             self.in_flight += 1
 
@@ -73,6 +97,9 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, win
 
     Returns the concatenated per-message results in chunk order. An exception raised for a
     chunk is turned into results by ``on_error(chunk, exc)`` so it only affects that chunk.
+    The calling thread waits for room in the window before handing a request to a thread: the
+    threads never queue on the window themselves (waking dozens of them per answer cost more
+    CPU than the requests).
     :param window: AdaptiveWindow shared by the requests of a gateway (a fixed one when None)
     :param executor: long-lived thread pool to run in (its threads keep their connections alive)
     :param is_throttled: callable(results) -> whether the provider asked to slow down
@@ -84,7 +111,7 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, win
     window = window or AdaptiveWindow(limit, limit)
 
     def _run(chunk):
-        window.acquire(limit)
+        """Send one request; the caller acquired its place in the window."""
         throttled = False
         try:
             limiter.acquire(len(chunk))
@@ -99,11 +126,26 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, win
         finally:
             window.release(throttled)
 
-    if executor is not None:
-        results = list(executor.map(_run, chunks))
-    elif min(limit, len(chunks)) == 1:
-        results = [_run(chunk) for chunk in chunks]
+    def _feed(pool):
+        futures = []
+        with window.turn() as turn:
+            for chunk in chunks:
+                window.acquire(limit, turn)
+                try:
+                    futures.append(pool.submit(_run, chunk))
+                except BaseException:
+                    window.release()
+                    raise
+        return [future.result() for future in futures]
+
+    if executor is None and min(limit, len(chunks)) == 1:
+        results = []
+        for chunk in chunks:  # in turn with nobody: a lone request is not held behind a large batch
+            window.acquire(limit)
+            results.append(_run(chunk))
+    elif executor is not None:
+        results = _feed(executor)
     else:
         with ThreadPoolExecutor(max_workers=min(limit, len(chunks)), thread_name_prefix="sms-send") as pool:
-            results = list(pool.map(_run, chunks))
+            results = _feed(pool)
     return [result for chunk_results in results for result in chunk_results]

@@ -26,7 +26,7 @@ from ..engine.lifecycle import (
 )
 from ..engine.plan import SendGroup, SendPlan, resolve_unknown
 from ..engine.policy import Action, RetryPolicy
-from ..providers import RETRY, SENT, UNKNOWN, Failure, OutboundSms, SendResult
+from ..providers import RETRY, SENT, UNKNOWN, Failure, OutboundSms, SendResult, get_provider_class
 from ..tools.phone import country_of, normalize_number
 
 _logger = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ _SLOTS_LOCK = threading.Lock()
 # pg_advisory_lock namespace of the gateways' concurrency slots ("SMS")
 SLOT_LOCK_NAMESPACE = 0x534D53
 SLOT_WAIT_SECONDS = 0.05
+# The first batch of a run is this fraction of the batch size (at least a first wave of full provider
+# requests): sending starts as soon as a few SMS are claimed, the next batch is claimed while they are out.
+FIRST_BATCH_SHARE = 4
 
 # sms_message columns the engine writes, with their SQL type. Error columns are overwritten
 # (a success clears the error shown); the others keep their value when the new one is NULL.
@@ -46,6 +49,8 @@ LOG_COLUMNS = {
     'error_code': 'varchar', 'error_message': 'text', 'gateway_number': 'varchar',
 }
 OVERWRITTEN_COLUMNS = ('error_code', 'error_message')
+# sms.sms fields a claim writes in SQL
+SENDING_FIELDS = ['state', 'sms_connector_attempts', 'sms_connector_claimed_at', 'sms_connector_request_key']
 
 
 class _Done:
@@ -94,14 +99,16 @@ class SmsSendEngine(models.AbstractModel):
         :return: number of SMS handled
         """
         deadline = time.monotonic() + time_budget if time_budget else None
-        skipped, handled, sending = set(), 0, None
+        skipped, handled, sending, share = set(), 0, None, FIRST_BATCH_SHARE
         # Odoo's test cursors belong to the test's thread: in-process tests send in it
         pipelined = not odoo.modules.module.current_test
         with ThreadPoolExecutor(max_workers=2 if pipelined else 1, thread_name_prefix='sms-batch') as runner:
             while True:
                 plan = None
                 if not (deadline and time.monotonic() >= deadline):
-                    plan = self._in_new_transaction(lambda engine, skipped=skipped: engine._claim(ids, skipped))
+                    plan = self._in_new_transaction(
+                        lambda engine, skipped=skipped, share=share: engine._claim(ids, skipped, share))
+                    share = 1
                 next_sending = None
                 if plan is not None:
                     skipped |= plan.skipped_ids
@@ -172,25 +179,30 @@ class SmsSendEngine(models.AbstractModel):
             if last:
                 with holder['lock']:
                     cr = holder['cr']
-                    for slot in holder['slots']:
-                        cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)",
-                                       SLOT_LOCK_NAMESPACE, group.gateway_id * 1000 + slot))
+                    cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s + slot) FROM UNNEST(%s::int[]) slot",
+                                   SLOT_LOCK_NAMESPACE, group.gateway_id * 1000, holder['slots']))
                     cr.commit()  # pylint: disable=invalid-commit
                     cr.close()
 
     @staticmethod
     def _acquire_slots(holder, gateway_id, limit, wanted, wait):
-        """Take free slots of the gateway up to ``wanted``; with ``wait``, until at least one is held."""
+        """Take free slots of the gateway up to ``wanted``; with ``wait``, until at least one is held.
+
+        One statement tries every slot not held yet (in the select list: each is tried once, and
+        every lock taken is returned), one more gives back those beyond ``wanted``.
+        """
         cr = holder['cr']
         while True:
-            for slot in range(limit):
-                if len(holder['slots']) >= wanted:
-                    break
-                if slot in holder['slots']:
-                    continue
-                cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SLOT_LOCK_NAMESPACE, gateway_id * 1000 + slot))
-                if cr.fetchone()[0]:
-                    holder['slots'].append(slot)
+            need = wanted - len(holder['slots'])
+            if need > 0:
+                cr.execute(SQL("SELECT slot, pg_try_advisory_lock(%s, %s + slot) FROM UNNEST(%s::int[]) slot",
+                               SLOT_LOCK_NAMESPACE, gateway_id * 1000,
+                               [slot for slot in range(limit) if slot not in holder['slots']]))
+                taken = [slot for slot, locked in cr.fetchall() if locked]
+                holder['slots'].extend(taken[:need])
+                if taken[need:]:
+                    cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s + slot) FROM UNNEST(%s::int[]) slot",
+                                   SLOT_LOCK_NAMESPACE, gateway_id * 1000, taken[need:]))
             # a connection of its own: it holds the locks, not a transaction
             cr.commit()  # pylint: disable=invalid-commit
             if holder['slots'] or not wait:
@@ -199,13 +211,20 @@ class SmsSendEngine(models.AbstractModel):
 
     # claiming ----------------------------------------------------------------------
     @api.model
-    def _claim(self, ids, skipped):
-        """Lock the next due batch, settle what cannot be sent, mark the rest "sending"."""
+    def _claim(self, ids, skipped, share=1):
+        """Lock the next due batch, settle what cannot be sent, mark the rest "sending".
+
+        :param share: claim this fraction (1/share) of the batch size
+        """
         gateways = self.env['sms.gateway'].search([])
         if not gateways:
             return None
         now = fields.Datetime.now()
         batch_size = int(self.env['ir.config_parameter'].get_param('sms_connector.batch_size', 500))
+        if share > 1:  # a smaller batch, but at least a first wave of full provider requests
+            capabilities = [get_provider_class(provider).capabilities for provider in set(gateways.mapped('provider'))]
+            first_wave = max(caps.max_recipients_per_request * caps.safe_concurrency for caps in capabilities)
+            batch_size = min(batch_size, max(1, batch_size // share, first_wave))
         where = [
             SQL("state = 'outgoing'"), SQL("to_delete IS NOT TRUE"),
             SQL("(sms_connector_next_attempt IS NULL OR sms_connector_next_attempt <= %s)", now),
@@ -242,30 +261,32 @@ class SmsSendEngine(models.AbstractModel):
         blacklisted = {row[0] for row in self.env.cr.fetchall()}
         # Legal sending windows: marketing SMS outside their country's hours wait, never dropped.
         window_deferral, deferred = self.env['sms.sending.window']._deferral_checker(now), []
-        invalid, opted_out = Sms, Sms
-        sending, request_keys, gateway_of, sender_of = Sms, {}, {}, {}
+        invalid, opted_out_ids = [], []
+        sending_ids, request_keys, gateway_of, sender_of = [], {}, {}, {}
         for gateway, group in routed.items():
             outbound = []
             sender_by_country = {line.country_id.code: line.sender for line in gateway.sender_ids}
+            default_sender = gateway.sender or ''
             for sms in group:
+                uuid = sms.uuid
                 normalized = normalize_number(sms.number)
-                sms_purpose = purpose.get(sms.uuid, 'transactional')
+                sms_purpose = purpose.get(uuid, 'transactional')
                 if not normalized.e164:
-                    invalid |= sms
+                    invalid.append(sms)
                 elif normalized.e164 in blacklisted and gateway._skips_opted_out(
                         sms_purpose, sms.sms_connector_opt_out_confirmed):
-                    opted_out |= sms
+                    opted_out_ids.append(sms.id)
                 elif sms_purpose == 'marketing' and (at := window_deferral(normalized.country_code)):
                     deferred.append((sms, at, normalized.country_code))  # stays queued, due at ``at``
                 else:
-                    sender_of[sms.uuid] = (
+                    sender_of[uuid] = (
                         sms._sms_connector_forced_sender(gateway) or sms.mailing_id.sms_connector_sender
-                        or sender_by_country.get(normalized.country_code) or gateway.sender or '')
+                        or sender_by_country.get(normalized.country_code) or default_sender)
                     outbound.append(OutboundSms(
-                        key=sms.uuid, number=normalized.e164, body=sms.body or '', purpose=sms_purpose,
-                        sender=sender_of[sms.uuid], request_key=sms.sms_connector_request_key or ''))
-                    sending |= sms
-                    gateway_of[sms.uuid] = gateway.id
+                        key=uuid, number=normalized.e164, body=sms.body or '', purpose=sms_purpose,
+                        sender=sender_of[uuid], request_key=sms.sms_connector_request_key or ''))
+                    sending_ids.append(sms.id)
+                    gateway_of[uuid] = gateway.id
             if outbound:
                 provider = gateway._get_provider()
                 chunks = self._chunks_keeping_request_keys(provider, outbound)
@@ -275,9 +296,9 @@ class SmsSendEngine(models.AbstractModel):
             self._fail(sms, Failure.NUMBER_FORMAT, _(
                 "Invalid phone number %(number)s: it must be in international format (+country code).",
                 number=sms.number or ''))
-        self._fail(opted_out, 'blacklisted', _("Opted out: the number replied STOP (blacklist)."))
-        if sending:
-            self._set_sending(sending, request_keys, gateway_of, now, sender_of)
+        self._fail(Sms.browse(opted_out_ids), 'blacklisted', _("Opted out: the number replied STOP (blacklist)."))
+        if sending_ids:
+            self._set_sending(Sms.browse(sending_ids), request_keys, gateway_of, now, sender_of)
         self._defer(deferred)
         return plan
 
@@ -537,9 +558,10 @@ class SmsSendEngine(models.AbstractModel):
             target=str(target), assignments=SQL(", ").join(assignments), uid=self.env.uid, uuids=uuids,
             unnest=unnest, sources=[str(state) for state in (from_states or _sources(target))]))
         moved_uuids = {row[0] for row in self.env.cr.fetchall()}
-        # an SMS without log (queued before the addon was installed, log deleted) follows Odoo's state alone
-        self._sql(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
-        moved_uuids |= set(uuids) - {row[0] for row in self.env.cr.fetchall()}
+        if len(moved_uuids) < len(uuids):
+            # an SMS without log (queued before the addon was installed, log deleted) follows Odoo's state alone
+            self._sql(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
+            moved_uuids |= set(uuids) - {row[0] for row in self.env.cr.fetchall()}
         self.env['sms.message'].invalidate_model()
         if any(row.get('cost') is not None for row in rows.values()):
             self.env['sms.message']._costs_written(moved_uuids)
@@ -618,13 +640,14 @@ class SmsSendEngine(models.AbstractModel):
                    sms_connector_claimed_at = %(now)s, sms_connector_request_key = v.key
               FROM (SELECT UNNEST(%(uuids)s::varchar[]) AS uuid, UNNEST(%(keys)s::varchar[]) AS key) v
              WHERE s.uuid = v.uuid
+         RETURNING s.uuid, s.sms_connector_attempts
             """, now=now, uuids=uuids, keys=[request_keys[uuid] for uuid in uuids]))
-        self.env['sms.sms'].invalidate_model()
+        attempts = dict(self.env.cr.fetchall())
+        self.env['sms.sms'].invalidate_model(SENDING_FIELDS)
         self._move(sms_records, State.SENDING, sync_odoo=False, rows={
-            sms.uuid: {'gateway_id': gateway_of[sms.uuid], 'attempts': sms.sms_connector_attempts,
-                       'request_key': request_keys[sms.uuid],
-                       # "Our number" of an outbound SMS: the sender it leaves with
-                       'gateway_number': (sender_of or {}).get(sms.uuid) or None} for sms in sms_records})
+            uuid: {'gateway_id': gateway_of[uuid], 'attempts': attempts.get(uuid), 'request_key': request_keys[uuid],
+                   # "Our number" of an outbound SMS: the sender it leaves with
+                   'gateway_number': (sender_of or {}).get(uuid) or None} for uuid in uuids})
 
     @api.model
     def _set_sent(self, entries):

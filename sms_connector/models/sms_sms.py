@@ -163,14 +163,14 @@ class SmsSms(models.Model):
         by_company = defaultdict(list)
         for gateway in gateways:
             by_company[gateway.company_id.id].append((gateway, set(gateway.country_ids.mapped('code'))))
-        routed, native, unroutable = defaultdict(self.browse), self.browse(), self.browse()
+        routed, native, unroutable = defaultdict(list), [], []  # ids: unions per SMS are quadratic
         for sms in self:
             if forced := sms._sms_connector_forced_gateway(company_of[sms.id]):
-                routed[forced] |= sms  # a reply leaves through the gateway the SMS came in on
+                routed[forced].append(sms.id)  # a reply leaves through the gateway the SMS came in on
                 continue
             candidates = by_company.get(company_of[sms.id].id)
             if not candidates:
-                native |= sms
+                native.append(sms.id)
                 continue
             country = normalize_number(sms.number).country_code if (sms.number or '').startswith('+') else None
             serving = [gw for gw, codes in candidates if not codes or country in codes]
@@ -180,10 +180,11 @@ class SmsSms(models.Model):
             if gateway is None and country is None:
                 gateway = candidates[0][0]  # the number is unusable: let the gateway fail it clearly
             if gateway is None:
-                unroutable |= sms
+                unroutable.append(sms.id)
             else:
-                routed[gateway] |= sms
-        return routed, native, unroutable
+                routed[gateway].append(sms.id)
+        return ({gateway: self.browse(ids) for gateway, ids in routed.items()}, self.browse(native),
+                self.browse(unroutable))
 
     # sending: Odoo's entry points ------------------------------------------------------
     def send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):

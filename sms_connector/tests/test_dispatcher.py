@@ -1,9 +1,10 @@
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from odoo.tests import BaseCase, tagged
 
-from odoo.addons.sms_connector.engine.dispatcher import run_requests
+from odoo.addons.sms_connector.engine.dispatcher import AdaptiveWindow, run_requests
 from odoo.addons.sms_connector.providers import (
     RETRY,
     SENT,
@@ -74,3 +75,42 @@ class TestDispatcher(BaseCase):
     def test_exception_without_handler_propagates(self):
         with self.assertRaises(ZeroDivisionError):
             run_requests(lambda chunk: 1 / 0, [[1], [2]], max_workers=2)
+
+
+@tagged('post_install', '-at_install')
+class TestWindowOrder(BaseCase):
+    """Batches sharing a gateway's window are fed in turn; a lone request is not held behind them."""
+
+    def setUp(self):
+        super().setUp()
+        self.window = AdaptiveWindow(2, 2)
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.addCleanup(self.pool.shutdown)
+        self.started, self.lock = [], threading.Lock()
+
+    def send(self, chunk):
+        with self.lock:
+            self.started.append(chunk[0])
+        time.sleep(0.02)
+        return chunk
+
+    def run_batch(self, name, count):
+        return threading.Thread(target=run_requests, args=(self.send, [[f'{name}{i}'] for i in range(count)]),
+                                kwargs={'max_workers': 2, 'window': self.window, 'executor': self.pool})
+
+    def test_the_first_batch_is_fed_before_the_next(self):
+        first, second = self.run_batch('a', 8), self.run_batch('b', 8)
+        first.start()
+        time.sleep(0.01)
+        second.start()
+        first.join(5)
+        second.join(5)
+        self.assertEqual(self.started, [f'a{i}' for i in range(8)] + [f'b{i}' for i in range(8)])
+
+    def test_a_lone_request_is_not_held_behind_a_batch(self):
+        batch = self.run_batch('a', 10)
+        batch.start()
+        time.sleep(0.01)
+        run_requests(self.send, [['lone']], max_workers=2, window=self.window)
+        batch.join(5)
+        self.assertLess(self.started.index('lone'), 9, "served as room frees, not after the whole batch")
