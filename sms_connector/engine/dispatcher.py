@@ -39,7 +39,8 @@ class AdaptiveWindow:
 
     Why: nobody tunes a concurrency field they do not know about. Starting from the provider's
     documented safe level, the window doubles per round trip (+1 per answered request) until the
-    first 429, then grows by one per round trip.
+    first 429, then grows by one per round trip. It halves once per round trip: the other 429s of
+    requests sent before the decrease answer for the window already halved (TCP does the same).
     """
 
     def __init__(self, start, ceiling):
@@ -47,6 +48,7 @@ class AdaptiveWindow:
         self.value = float(min(max(1, int(start or 1)), self.ceiling))
         self.threshold = float(self.ceiling)
         self.in_flight = 0
+        self.decreases = 0  # how many times the window halved; a request remembers the count it left with
         self._cond = threading.Condition()
         self._turns, self._next_turn = [], 0  # requests batches feeding the window, oldest first
 
@@ -78,12 +80,16 @@ class AdaptiveWindow:
                     or self.in_flight >= min(int(self.value), limit or self.ceiling):
                 self._cond.wait()
             self.in_flight += 1
+            return self.decreases
 
-    def release(self, throttled=False):
+    def release(self, throttled=False, sent_at=None):
+        """:param sent_at: what ``acquire`` returned for this request (None: always counts)"""
         with self._cond:
             self.in_flight -= 1
             if throttled:
-                self.value = self.threshold = max(1.0, self.value / 2)
+                if sent_at is None or sent_at == self.decreases:
+                    self.value = self.threshold = max(1.0, self.value / 2)
+                    self.decreases += 1
             elif self.value < self.threshold:
                 self.value = min(float(self.ceiling), self.value + 1)  # slow start
             else:
@@ -110,8 +116,8 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, win
     limit = max(1, int(max_workers or 1))
     window = window or AdaptiveWindow(limit, limit)
 
-    def _run(chunk):
-        """Send one request; the caller acquired its place in the window."""
+    def _run(chunk, sent_at=None):
+        """Send one request; the caller acquired its place in the window (``sent_at`` its epoch)."""
         throttled = False
         try:
             limiter.acquire(len(chunk))
@@ -124,15 +130,15 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, win
                 raise
             return on_error(chunk, exc)
         finally:
-            window.release(throttled)
+            window.release(throttled, sent_at)
 
     def _feed(pool):
         futures = []
         with window.turn() as turn:
             for chunk in chunks:
-                window.acquire(limit, turn)
+                sent_at = window.acquire(limit, turn)
                 try:
-                    futures.append(pool.submit(_run, chunk))
+                    futures.append(pool.submit(_run, chunk, sent_at))
                 except BaseException:
                     window.release()
                     raise
@@ -141,8 +147,7 @@ def run_requests(send_request, chunks, max_workers=8, rate=0, on_error=None, win
     if executor is None and min(limit, len(chunks)) == 1:
         results = []
         for chunk in chunks:  # in turn with nobody: a lone request is not held behind a large batch
-            window.acquire(limit)
-            results.append(_run(chunk))
+            results.append(_run(chunk, window.acquire(limit)))
     elif executor is not None:
         results = _feed(executor)
     else:

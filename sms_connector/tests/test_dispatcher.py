@@ -114,3 +114,34 @@ class TestWindowOrder(BaseCase):
         run_requests(self.send, [['lone']], max_workers=2, window=self.window)
         batch.join(5)
         self.assertLess(self.started.index('lone'), 9, "served as room frees, not after the whole batch")
+
+
+@tagged('post_install', '-at_install')
+class TestAdaptiveWindow(BaseCase):
+    """AIMD: slow start from the safe level, one halving per round trip of 429s, the ceiling holds."""
+
+    def test_grows_from_the_safe_level_to_the_ceiling(self):
+        window = AdaptiveWindow(8, 64)
+        for _ in range(200):
+            window.release(False, window.acquire())
+        self.assertEqual(window.value, 64)
+
+    def test_a_round_trip_of_429_halves_once(self):
+        window = AdaptiveWindow(32, 64)
+        wave = [window.acquire() for _ in range(32)]  # 32 requests in flight
+        for sent_at in wave:
+            window.release(True, sent_at)  # all of them answered 429
+        self.assertEqual(window.value, 16, "halved once, not 32 times")
+        later = window.acquire()  # sent after the decrease: its 429 halves again
+        window.release(True, later)
+        self.assertEqual(window.value, 8)
+
+    def test_run_requests_halves_once_for_a_wave_of_429(self):
+        window, barrier = AdaptiveWindow(8, 8), threading.Barrier(8, timeout=10)
+
+        def send(chunk):
+            barrier.wait()  # the 8 requests are in flight together, as one round trip
+            return chunk
+
+        run_requests(send, [[i] for i in range(8)], max_workers=8, window=window, is_throttled=lambda results: True)
+        self.assertEqual(window.value, 4, "a wave of 8 answers 429: the window halves once")
