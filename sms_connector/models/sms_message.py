@@ -175,7 +175,9 @@ class SmsMessage(models.Model):
             return message.currency_id, message.company_id, (message.sent_date or message.create_date
                                                              or fields.Datetime.now()).date()
 
-        for (currency, company, day), messages in self.sudo().grouped(key).items():
+        costless = self.filtered(lambda message: not message.cost)  # received, queued: no rate to look up
+        costless.cost_company = 0.0
+        for (currency, company, day), messages in (self - costless).sudo().grouped(key).items():
             target = company.currency_id
             rate = currency._get_conversion_rate(currency, target, company, day) if currency and target else 1.0
             for message in messages:
@@ -332,6 +334,10 @@ class SmsMessage(models.Model):
             'res_model': record._name if record is not None else False,
             'res_id': record.id if record is not None else False,
             'company_id': gateway.company_id.id,
+            # what the stored computes would give, in the INSERT (no UPDATE right after it)
+            'provider': gateway.provider,
+            'currency_id': (gateway.currency_id or gateway.company_id.currency_id).id,
+            'cost_company': 0.0,
             'received_date': fields.Datetime.now(),
             'keyword': keyword,
             'to_triage': record is None and not keyword,
