@@ -653,8 +653,9 @@ class SmsMessage(models.Model):
 
     # retry: resend SMS that certainly never left ------------------------------------------
 
+    # indexed: deleting log rows looks up the rows resent as them (without, each deletion scans the log)
     retry_id = fields.Many2one('sms.message', "Resent as", readonly=True, copy=False, ondelete='set null',
-                               help="The new SMS sent when this failed one was retried.")
+                               index='btree_not_null', help="The new SMS sent when this failed one was retried.")
     can_retry = fields.Boolean("Can be resent", compute='_compute_can_retry')
 
     def _compute_can_retry(self):
