@@ -586,7 +586,11 @@ class SmsSendEngine(models.AbstractModel):
         create costs more per row than Odoo's own queueing.
         :param options: values for every row (the composer's purpose, planned date)
         """
-        vals_list = sms_records._sms_connector_log_values()
+        self._log_values(sms_records._sms_connector_log_values(), options)
+
+    @api.model
+    def _log_values(self, vals_list, options=None):
+        """Insert the log rows ``vals_list`` (see ``sms.sms._sms_connector_log_values_from``)."""
         if not vals_list:
             return
         for vals in vals_list:
