@@ -164,3 +164,16 @@ class TestCampaignQueueing(FakeProviderCase):
             counts.append(self.env.cr.sql_log_count - before)
             self.assertEqual(self.env['sms.sms'].search_count([('mailing_id', '=', mailing.id)]), size)
         self.assertEqual(counts[1], counts[2], "one statement per table, whatever the number of recipients")
+
+    def test_mailing_done_after_its_first_batch_sent_without_rescanning_traces(self):
+        self.env['ir.config_parameter'].sudo().set_param('sms_connector.batch_size', 2)
+        mailing = self.mailing()
+        self.queue(mailing, 1000)
+        Tracker = type(self.env['sms.tracker'])
+        with patch.object(Tracker, '_update_sms_mailings', autospec=True,
+                          side_effect=Tracker._update_sms_mailings) as lookup:
+            self.env['sms.send.engine'].sudo()._process()
+        self.assertEqual(self.env['sms.message'].search_count([('mailing_id', '=', mailing.id), ('state', '=', 'sent')]), 4)
+        self.assertEqual(mailing.state, 'done', "as Odoo marks it once no trace is being processed")
+        self.assertTrue(mailing.sent_date)
+        self.assertEqual(lookup.call_count, 1, "the batches after the first one find the mailing done already")

@@ -568,7 +568,10 @@ class SmsSendEngine(models.AbstractModel):
         trace_status = Tracker.SMS_STATE_TO_TRACE_STATUS[tracker_state]
         traces = trackers._update_sms_traces(
             trace_status, failure_type=reason.trace_failure if reason else False, failure_reason=text or False)
-        trackers._update_sms_mailings(trace_status, traces)
+        # Odoo looks for the mailings still to mark done through all their traces, for each batch:
+        # once done (after a campaign's first batch), there is nothing to look for
+        if trace_status == 'process' or any(mailing.state != 'done' for mailing in traces.mass_mailing_id):
+            trackers._update_sms_mailings(trace_status, traces)
 
     # columns of the log row written when an SMS is queued, with their SQL type
     CREATED_COLUMNS = {
