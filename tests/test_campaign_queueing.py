@@ -177,3 +177,20 @@ class TestCampaignQueueing(FakeProviderCase):
         self.assertEqual(mailing.state, 'done', "as Odoo marks it once no trace is being processed")
         self.assertTrue(mailing.sent_date)
         self.assertEqual(lookup.call_count, 1, "the batches after the first one find the mailing done already")
+
+    def test_costs_recorded_in_bulk_as_the_orm_computes_them(self):
+        eur = self.env.ref('base.EUR')
+        eur.active = True
+        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01'})
+        self.octopush.currency_id = eur
+        mailing = self.mailing()
+        self.queue(mailing, 1000)
+        self.env['sms.send.engine'].sudo()._process()
+        logs = self.env['sms.message'].search([('mailing_id', '=', mailing.id), ('state', '=', 'sent')])
+        self.assertTrue(any(logs.mapped('cost')), "the fake Octopush bills its SMS")
+        stored = [(log.currency_id, log.cost_company) for log in logs]
+        logs.invalidate_recordset(['currency_id', 'cost_company'])
+        logs._compute_currency_id()
+        logs._compute_cost_company()
+        self.assertEqual([(log.currency_id, log.cost_company) for log in logs], stored)
+        self.assertIn(eur, logs.currency_id)

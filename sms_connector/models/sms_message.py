@@ -183,10 +183,41 @@ class SmsMessage(models.Model):
 
     @api.model
     def _costs_written(self, uuids):
-        """The send engine writes costs in SQL: recompute their currency and company-currency amount."""
-        if uuids:
-            self.sudo().search([('sms_uuid', 'in', list(uuids))]).modified(
-                ['cost', 'cost_currency', 'gateway_id', 'sent_date'])
+        """The send engine writes costs in SQL: their currency and company-currency amount follow, in SQL too.
+
+        The values ``_compute_currency_id`` and ``_compute_cost_company`` give, without reading each
+        message into the ORM (a campaign records thousands at a time): one rate per currency,
+        company and day, the amount rounded as the ORM stores it.
+        """
+        if not uuids:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            """
+            UPDATE sms_message m SET currency_id = COALESCE(c.id, g.currency_id, co.currency_id)
+              FROM sms_message s
+              LEFT JOIN res_currency c ON c.name = UPPER(s.cost_currency)
+              LEFT JOIN sms_gateway g ON g.id = s.gateway_id
+              LEFT JOIN res_company co ON co.id = s.company_id
+             WHERE m.id = s.id AND s.sms_uuid = ANY(%s)
+         RETURNING m.id, m.cost, m.currency_id, m.company_id, co.currency_id,
+                   COALESCE(m.sent_date, m.create_date, NOW() AT TIME ZONE 'UTC')::date
+            """, list(uuids)))
+        rows = self.env.cr.fetchall()
+        Currency, Company = self.env['res.currency'].sudo(), self.env['res.company'].sudo()
+        rates, amounts = {}, {}
+        for message_id, cost, currency_id, company_id, target_id, day in rows:
+            key = (currency_id, company_id, day)
+            if key not in rates:
+                currency, target = Currency.browse(currency_id), Currency.browse(target_id)
+                rates[key] = currency._get_conversion_rate(currency, target, Company.browse(company_id), day) \
+                    if currency and target else 1.0
+            amounts[message_id] = self._fields['cost_company'].convert_to_column((cost or 0.0) * rates[key], self)
+        self.env.cr.execute(SQL(
+            "UPDATE sms_message m SET cost_company = v.amount"
+            "  FROM (SELECT UNNEST(%s::int[]) AS id, UNNEST(%s::numeric[]) AS amount) v WHERE m.id = v.id",
+            list(amounts), list(amounts.values())))
+        self.invalidate_model(['currency_id', 'cost_company'])
 
     @api.depends('res_model', 'res_id')
     def _compute_record_name(self):
