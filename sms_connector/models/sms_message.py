@@ -194,29 +194,29 @@ class SmsMessage(models.Model):
         self.env.flush_all()
         self.env.cr.execute(SQL(
             """
-            UPDATE sms_message m SET currency_id = COALESCE(c.id, g.currency_id, co.currency_id)
-              FROM sms_message s
-              LEFT JOIN res_currency c ON c.name = UPPER(s.cost_currency)
-              LEFT JOIN sms_gateway g ON g.id = s.gateway_id
-              LEFT JOIN res_company co ON co.id = s.company_id
-             WHERE m.id = s.id AND s.sms_uuid = ANY(%s)
-         RETURNING m.id, m.cost, m.currency_id, m.company_id, co.currency_id,
+            SELECT m.id, m.cost, COALESCE(c.id, g.currency_id, co.currency_id), m.company_id, co.currency_id,
                    COALESCE(m.sent_date, m.create_date, NOW() AT TIME ZONE 'UTC')::date
+              FROM sms_message m
+              LEFT JOIN res_currency c ON c.name = UPPER(m.cost_currency)
+              LEFT JOIN sms_gateway g ON g.id = m.gateway_id
+              LEFT JOIN res_company co ON co.id = m.company_id
+             WHERE m.sms_uuid = ANY(%s)
             """, list(uuids)))
         rows = self.env.cr.fetchall()
         Currency, Company = self.env['res.currency'].sudo(), self.env['res.company'].sudo()
-        rates, amounts = {}, {}
-        for message_id, cost, currency_id, company_id, target_id, day in rows:
+        rates, currencies, amounts = {}, [], []
+        for _message_id, cost, currency_id, company_id, target_id, day in rows:
             key = (currency_id, company_id, day)
             if key not in rates:
                 currency, target = Currency.browse(currency_id), Currency.browse(target_id)
                 rates[key] = currency._get_conversion_rate(currency, target, Company.browse(company_id), day) \
                     if currency and target else 1.0
-            amounts[message_id] = self._fields['cost_company'].convert_to_column((cost or 0.0) * rates[key], self)
-        self.env.cr.execute(SQL(
-            "UPDATE sms_message m SET cost_company = v.amount"
-            "  FROM (SELECT UNNEST(%s::int[]) AS id, UNNEST(%s::numeric[]) AS amount) v WHERE m.id = v.id",
-            list(amounts), list(amounts.values())))
+            currencies.append(currency_id)
+            amounts.append(self._fields['cost_company'].convert_to_column((cost or 0.0) * rates[key], self))
+        self.env.cr.execute(SQL(  # one statement: each update writes a new version of the row and its indexes
+            "UPDATE sms_message m SET currency_id = v.currency_id, cost_company = v.amount"
+            "  FROM (SELECT UNNEST(%s::int[]) AS id, UNNEST(%s::int[]) AS currency_id, UNNEST(%s::numeric[]) AS amount) v"
+            " WHERE m.id = v.id", [row[0] for row in rows], currencies, amounts))
         self.invalidate_model(['currency_id', 'cost_company'])
 
     @api.depends('res_model', 'res_id')

@@ -35,16 +35,14 @@ def create_mailing(env, recipients):
     mailing_list = env['mailing.list'].create({'name': f'Bench {recipients}'})
     fr = env.ref('base.fr').id
     cr.execute("""
-        INSERT INTO mailing_contact (name, mobile, phone_sanitized, country_id, create_date, write_date, create_uid, write_uid)
-        SELECT 'Contact ' || i, '+336' || lpad(i::text, 8, '0'), '+336' || lpad(i::text, 8, '0'), %s,
-               now(), now(), 1, 1
-          FROM generate_series(1, %s) i RETURNING id
-    """, [fr, recipients])
-    ids = [row[0] for row in cr.fetchall()]
-    cr.execute("""
+        WITH contact AS (
+            INSERT INTO mailing_contact (name, mobile, phone_sanitized, country_id, create_date, write_date, create_uid, write_uid)
+            SELECT 'Contact ' || i, '+336' || lpad(i::text, 8, '0'), '+336' || lpad(i::text, 8, '0'), %s,
+                   now(), now(), 1, 1
+              FROM generate_series(1, %s) i RETURNING id)
         INSERT INTO mailing_subscription (contact_id, list_id, opt_out, create_date, write_date, create_uid, write_uid)
-        SELECT UNNEST(%s::int[]), %s, false, now(), now(), 1, 1
-    """, [ids, mailing_list.id])
+        SELECT id, %s, false, now(), now(), 1, 1 FROM contact
+    """, [fr, recipients, mailing_list.id])
     mailing = env['mailing.mailing'].create({
         'subject': 'Bench campaign', 'mailing_type': 'sms', 'body_plaintext': 'Soldes -20% ce week-end. STOP au 30101',
         'mailing_model_id': env['ir.model']._get_id('mailing.list'), 'contact_list_ids': [(6, 0, mailing_list.ids)],
