@@ -11,6 +11,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 
 from odoo.addons.sms_connector.models.mailing_list import MailingList
+from odoo.addons.sms_connector.models.models import Base
 from odoo.addons.sms_connector.wizard.sms_composer import SmsComposer
 
 from .common import FakeProviderCase
@@ -29,12 +30,13 @@ def passthrough(cls, name):
 
 @contextlib.contextmanager
 def odoo_alone():
-    """Our queueing shortcuts off: Odoo's composer and ORM create the SMS, traces and trackers."""
+    """Our queueing shortcuts off: Odoo's composer and ORM create the SMS, traces, trackers and skipped rows."""
     with contextlib.ExitStack() as stack:
         for name in ('_prepare_recipient_values', '_get_blacklist_record_ids', '_get_optout_record_ids',
                      '_get_done_record_ids', '_prepare_mass_sms'):
             stack.enter_context(passthrough(SmsComposer, name))
         stack.enter_context(passthrough(MailingList, '_mailing_get_opt_out_list_sms'))
+        stack.enter_context(patch.object(Base, '_sms_connector_can_bulk_insert', lambda *args, **kwargs: False))
         yield
 
 

@@ -302,7 +302,7 @@ class MailingMailing(models.Model):
 
     # recipients Odoo skips ------------------------------------------------------------
     def _sms_connector_log_skipped(self, sms_values):
-        """One SMS Activity row per recipient the mailing skips, with the reason (bulk insert).
+        """One SMS Activity row per recipient the mailing skips, with the reason (one INSERT).
 
         :param sms_values: the composer's values of the cancelled SMS (see sms.composer)
         """
@@ -316,7 +316,8 @@ class MailingMailing(models.Model):
             'sms_number_format': _("Skipped: invalid phone number."),
             'sms_number_missing': _("Skipped: no phone number."),
         }
-        return self.env['sms.message'].sudo().create([{
+        Message = self.env['sms.message'].sudo()
+        vals_list = [{
             'state': 'opted_out' if vals.get('failure_type') in OPT_OUT_FAILURES else 'canceled',
             'purpose': self.sms_connector_purpose or 'marketing',
             'sms_uuid': vals.get('uuid'),
@@ -330,7 +331,10 @@ class MailingMailing(models.Model):
             'company_id': vals.get('record_company_id') or self.env.company.id,
             'error_code': vals.get('failure_type') or False,
             'error_message': reasons.get(vals.get('failure_type'), _("Skipped.")),
-        } for vals in sms_values])
+        } for vals in sms_values]
+        if Message._sms_connector_can_bulk_insert(vals_list):
+            return Message._sms_connector_bulk_insert(vals_list)
+        return Message.create(vals_list)
 
     # test campaign ------------------------------------------------------------------
     def _sms_connector_error_text(self, code, params):
