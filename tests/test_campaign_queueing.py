@@ -196,3 +196,18 @@ class TestCampaignQueueing(FakeProviderCase):
         logs._compute_cost_company()
         self.assertEqual([(log.currency_id, log.cost_company) for log in logs], stored)
         self.assertIn(eur, logs.currency_id)
+
+    def test_claims_walk_the_queue_not_the_sms_already_sent(self):
+        """Sent SMS stay (marked for deletion) until Odoo's clean-up: a claim must not scan them."""
+        self.env['sms.sms'].create([{'number': f'+1415555{i:04d}', 'body': 'x', 'state': 'pending', 'to_delete': True}
+                                    for i in range(2000)])
+        self.env['sms.sms'].create([{'number': '+14155559999', 'body': 'queued'}])
+        self.env.flush_all()
+        self.env.cr.execute("ANALYZE sms_sms")
+        self.env.cr.execute("""
+            EXPLAIN SELECT id FROM sms_sms
+             WHERE state = 'outgoing' AND to_delete IS NOT TRUE AND sms_connector_next_attempt IS NULL
+             ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED
+        """)
+        plan = '\n'.join(row[0] for row in self.env.cr.fetchall())
+        self.assertIn('sms_sms_sms_connector_queue_idx', plan)
