@@ -94,8 +94,8 @@ class SmsSms(models.Model):
         sms_vals, traces, trackers = [], [], []
         for vals in vals_list:
             commands = vals.get('mailing_trace_ids')
-            if not (commands and len(commands) == 1 and commands[0][0] == Command.CREATE):
-                return None
+            if not (commands and len(commands) == 1 and commands[0][0] == Command.CREATE) or not vals.get('uuid'):
+                return None  # defaults are read once for a bulk insert: each SMS brings its own UUID
             trace = dict(commands[0][2])
             tracker_commands = trace.pop('sms_tracker_ids', None)
             if not (tracker_commands and len(tracker_commands) == 1 and tracker_commands[0][0] == Command.CREATE) \
