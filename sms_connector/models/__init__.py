@@ -13,6 +13,7 @@ from . import sms_sms
 from . import sms_template
 from . import res_company
 from . import mailing_mailing
+from . import mailing_list
 from . import sms_message_source_mixin
 from . import res_partner
 from . import crm_lead

@@ -12,6 +12,7 @@ from ..providers import SENT, OutboundSms
 from ..tools.campaign_check import DEFAULT_MAX_LENGTH, check_recipient, report_csv
 from ..tools.phone import country_of, normalize_number
 from ..tools.segments import count_segments
+from ..tools.trusted_context import Trusted
 
 # Why Odoo's SMS composer cancels a mailing recipient (mailing.trace failure_type) -> our skip reason.
 SKIP_REASONS = {
@@ -301,7 +302,7 @@ class MailingMailing(models.Model):
 
     # recipients Odoo skips ------------------------------------------------------------
     def _sms_connector_log_skipped(self, sms_values):
-        """One SMS Activity row per recipient the mailing skips, with the reason (bulk insert).
+        """One SMS Activity row per recipient the mailing skips, with the reason (one INSERT).
 
         :param sms_values: the composer's values of the cancelled SMS (see sms.composer)
         """
@@ -315,7 +316,8 @@ class MailingMailing(models.Model):
             'sms_number_format': _("Skipped: invalid phone number."),
             'sms_number_missing': _("Skipped: no phone number."),
         }
-        return self.env['sms.message'].sudo().create([{
+        Message = self.env['sms.message'].sudo()
+        vals_list = [{
             'state': 'opted_out' if vals.get('failure_type') in OPT_OUT_FAILURES else 'canceled',
             'purpose': self.sms_connector_purpose or 'marketing',
             'sms_uuid': vals.get('uuid'),
@@ -329,7 +331,10 @@ class MailingMailing(models.Model):
             'company_id': vals.get('record_company_id') or self.env.company.id,
             'error_code': vals.get('failure_type') or False,
             'error_message': reasons.get(vals.get('failure_type'), _("Skipped.")),
-        } for vals in sms_values])
+        } for vals in sms_values]
+        if Message._sms_connector_can_bulk_insert(vals_list):
+            return Message._sms_connector_bulk_insert(vals_list)
+        return Message.create(vals_list)
 
     # test campaign ------------------------------------------------------------------
     def _sms_connector_error_text(self, code, params):
@@ -483,6 +488,8 @@ class MailingMailing(models.Model):
 
         Odoo hands every recipient id to one composer as a Python literal, which its safe
         evaluation refuses beyond about 15,000 recipients, and renders them all in memory.
+        The chunks share the numbers already queued, so that a number is texted once per mailing
+        as when Odoo queues all recipients at once.
         """
         # mailings already queued passed the check: never fail the mass mailing cron
         self.filtered(lambda m: m.state not in ('in_queue', 'sending'))._sms_connector_check_tested()
@@ -492,8 +499,20 @@ class MailingMailing(models.Model):
             if not ids:
                 super(MailingMailing, mailing).action_send_sms(res_ids=res_ids)
                 continue
+            queue = mailing.with_context(sms_connector_mailing_queue=Trusted(MailingQueue(fresh=not res_ids)))
             for part in split_every(chunk_size, ids, list):
-                super(MailingMailing, mailing).action_send_sms(res_ids=part)
+                super(MailingMailing, queue).action_send_sms(res_ids=part)
                 self.env.flush_all()
                 self.env.invalidate_all()  # keep memory bounded on large audiences
         return True
+
+
+class MailingQueue:
+    """What the chunks of one mailing's queueing share (read by the SMS composer).
+
+    :param fresh: the recipients are the mailing's remaining ones: none has a trace of it yet
+    """
+
+    def __init__(self, fresh):
+        self.fresh = fresh
+        self.numbers = set()  # numbers of the recipients of the chunks queued so far

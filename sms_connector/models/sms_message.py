@@ -6,7 +6,7 @@ import psycopg2.errors
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
-from odoo.tools import SQL, float_round, plaintext2html
+from odoo.tools import SQL, plaintext2html
 
 from ..engine.lifecycle import State
 from ..tools.phone import normalize_number
@@ -185,42 +185,40 @@ class SmsMessage(models.Model):
 
     @api.model
     def _costs_written(self, uuids):
-        """The send engine writes costs in SQL: set their currency and company-currency amount.
+        """The send engine writes costs in SQL: their currency and company-currency amount follow, in SQL too.
 
-        The rules of ``_compute_currency_id`` and ``_compute_cost_company`` (one rate per currency,
-        company and day), in one SELECT and one UPDATE per batch: recomputing them through the
-        ORM cost as much CPU as the rest of recording a batch.
+        The values ``_compute_currency_id`` and ``_compute_cost_company`` give, without reading each
+        message into the ORM (a campaign records thousands at a time): one rate per currency,
+        company and day, the amount rounded as the ORM stores it.
         """
         if not uuids:
             return
+        self.env.flush_all()
         self.env.cr.execute(SQL(
             """
-            SELECT m.id, COALESCE(cur.id, gw.currency_id, co.currency_id), m.company_id, m.cost,
+            SELECT m.id, m.cost, COALESCE(c.id, g.currency_id, co.currency_id), m.company_id, co.currency_id,
                    COALESCE(m.sent_date, m.create_date, NOW() AT TIME ZONE 'UTC')::date
               FROM sms_message m
-              LEFT JOIN res_currency cur ON cur.name = UPPER(m.cost_currency)
-              LEFT JOIN sms_gateway gw ON gw.id = m.gateway_id
+              LEFT JOIN res_currency c ON c.name = UPPER(m.cost_currency)
+              LEFT JOIN sms_gateway g ON g.id = m.gateway_id
               LEFT JOIN res_company co ON co.id = m.company_id
              WHERE m.sms_uuid = ANY(%s)
             """, list(uuids)))
         rows = self.env.cr.fetchall()
-        Currency, Company, rates = self.env['res.currency'].sudo(), self.env['res.company'].sudo(), {}
-        for _id, currency_id, company_id, _cost, day in rows:
-            if (currency_id, company_id, day) not in rates:
-                currency, company = Currency.browse(currency_id), Company.browse(company_id)
-                target = company.currency_id
-                rates[currency_id, company_id, day] = currency._get_conversion_rate(
-                    currency, target, company, day) if currency and target else 1.0
-        amounts = [float_round((cost or 0.0) * rates[currency_id, company_id, day],
-                               precision_digits=self._fields['cost_company'].get_digits(self.env)[1])
-                   for _id, currency_id, company_id, cost, day in rows]
-        self.env.cr.execute(SQL(
-            """
-            UPDATE sms_message m SET currency_id = v.currency_id, cost_company = v.amount
-              FROM (SELECT UNNEST(%s::int[]) AS id, UNNEST(%s::int[]) AS currency_id,
-                           UNNEST(%s::numeric[]) AS amount) v
-             WHERE m.id = v.id
-            """, [row[0] for row in rows], [row[1] for row in rows], amounts))
+        Currency, Company = self.env['res.currency'].sudo(), self.env['res.company'].sudo()
+        rates, currencies, amounts = {}, [], []
+        for _message_id, cost, currency_id, company_id, target_id, day in rows:
+            key = (currency_id, company_id, day)
+            if key not in rates:
+                currency, target = Currency.browse(currency_id), Currency.browse(target_id)
+                rates[key] = currency._get_conversion_rate(currency, target, Company.browse(company_id), day) \
+                    if currency and target else 1.0
+            currencies.append(currency_id)
+            amounts.append(self._fields['cost_company'].convert_to_column((cost or 0.0) * rates[key], self))
+        self.env.cr.execute(SQL(  # one statement: each update writes a new version of the row and its indexes
+            "UPDATE sms_message m SET currency_id = v.currency_id, cost_company = v.amount"
+            "  FROM (SELECT UNNEST(%s::int[]) AS id, UNNEST(%s::int[]) AS currency_id, UNNEST(%s::numeric[]) AS amount) v"
+            " WHERE m.id = v.id", [row[0] for row in rows], currencies, amounts))
         self.invalidate_model(['currency_id', 'cost_company'])
 
     @api.depends('res_model', 'res_id')
@@ -692,8 +690,9 @@ class SmsMessage(models.Model):
 
     # retry: resend SMS that certainly never left ------------------------------------------
 
+    # indexed: deleting log rows looks up the rows resent as them (without, each deletion scans the log)
     retry_id = fields.Many2one('sms.message', "Resent as", readonly=True, copy=False, ondelete='set null',
-                               help="The new SMS sent when this failed one was retried.")
+                               index='btree_not_null', help="The new SMS sent when this failed one was retried.")
     can_retry = fields.Boolean("Can be resent", compute='_compute_can_retry')
 
     def _compute_can_retry(self):

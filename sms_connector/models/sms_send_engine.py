@@ -590,7 +590,10 @@ class SmsSendEngine(models.AbstractModel):
         trace_status = Tracker.SMS_STATE_TO_TRACE_STATUS[tracker_state]
         traces = trackers._update_sms_traces(
             trace_status, failure_type=reason.trace_failure if reason else False, failure_reason=text or False)
-        trackers._update_sms_mailings(trace_status, traces)
+        # Odoo looks for the mailings still to mark done through all their traces, for each batch:
+        # once done (after a campaign's first batch), there is nothing to look for
+        if trace_status == 'process' or any(mailing.state != 'done' for mailing in traces.mass_mailing_id):
+            trackers._update_sms_mailings(trace_status, traces)
 
     # columns of the log row written when an SMS is queued, with their SQL type
     CREATED_COLUMNS = {
@@ -608,7 +611,11 @@ class SmsSendEngine(models.AbstractModel):
         create costs more per row than Odoo's own queueing.
         :param options: values for every row (the composer's purpose, planned date)
         """
-        vals_list = sms_records._sms_connector_log_values()
+        self._log_values(sms_records._sms_connector_log_values(), options)
+
+    @api.model
+    def _log_values(self, vals_list, options=None):
+        """Insert the log rows ``vals_list`` (see ``sms.sms._sms_connector_log_values_from``)."""
         if not vals_list:
             return
         for vals in vals_list:

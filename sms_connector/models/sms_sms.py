@@ -2,7 +2,8 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
+from odoo.tools import SQL
 
 from ..engine.lifecycle import FROM_ODOO_SMS_STATE, State
 from ..tools.phone import E164_RE, normalize_number
@@ -38,10 +39,22 @@ class SmsSms(models.Model):
         'sms.gateway', 'sms_sms_skipped_gateway_rel', 'sms_id', 'gateway_id', string="Gateways failed over",
         readonly=True, help="Gateways that were down for this SMS: it is routed to the next one.")
 
+    # The queue: claims walk it in id order; without it they skip every SMS sent before (kept until
+    # Odoo's clean-up), which grows with the campaign
+    _sms_connector_queue_idx = models.Index("(id) WHERE state = 'outgoing' AND to_delete IS NOT TRUE")
+
     # CRUD ---------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
-        """Options chosen in the composer (send later, sender, message type, "Send anyway") and the log.
+        """Options chosen in the composer (send later, sender, message type, "Send anyway") and the log."""
+        self._sms_connector_prepare_vals(vals_list)
+        records = super().create(vals_list)
+        self.env['sms.send.engine']._log_created(records, self._sms_connector_log_options())
+        return records
+
+    @api.model
+    def _sms_connector_prepare_vals(self, vals_list):
+        """Complete the values of new SMS with the composer's options, company, source and route.
 
         A later date only delays the caller's own SMS: a plain context value is enough. The sender,
         the purpose (which decides opt-out and sending-window rules) and the opt-out confirmation
@@ -60,10 +73,66 @@ class SmsSms(models.Model):
                 vals.setdefault('sms_connector_custom_sender', sender)
         self._sms_connector_complete_vals(vals_list)
         self._sms_connector_reply_route(vals_list)
-        records = super().create(vals_list)
-        log_options = {'purpose': trusted_value(ctx, 'sms_connector_purpose'), 'scheduled_date': scheduled}
-        self.env['sms.send.engine']._log_created(records, {key: value for key, value in log_options.items() if value})
-        return records
+
+    @api.model
+    def _sms_connector_log_options(self):
+        """Values of every log row of SMS created in this context (the composer's purpose, planned date)."""
+        options = {'purpose': trusted_value(self.env.context, 'sms_connector_purpose'),
+                   'scheduled_date': self.env.context.get('sms_connector_scheduled_date')}
+        return {key: value for key, value in options.items() if value}
+
+    @api.model
+    def _sms_connector_create_mass(self, vals_list):
+        """Queue a mailing's SMS with their trace, tracker and log row: one INSERT per table.
+
+        What Odoo's composer and ``create`` do (our options and log, the mailing trace and its
+        tracker, the tracked short links of mass_mailing_sms, the queue cron's trigger), without
+        the ORM's per-record work: it costs more than the rest of queueing a recipient.
+        :param vals_list: the composer's values, each with one trace holding one tracker to create
+        :return: the SMS, or None when a value needs the ORM (the caller creates them with it)
+        """
+        sms_vals, traces, trackers = [], [], []
+        for vals in vals_list:
+            commands = vals.get('mailing_trace_ids')
+            if not (commands and len(commands) == 1 and commands[0][0] == Command.CREATE) or not vals.get('uuid'):
+                return None  # defaults are read once for a bulk insert: each SMS brings its own UUID
+            trace = dict(commands[0][2])
+            tracker_commands = trace.pop('sms_tracker_ids', None)
+            if not (tracker_commands and len(tracker_commands) == 1 and tracker_commands[0][0] == Command.CREATE) \
+                    or not trace.get('sms_code') or 'mail_mail_id' in trace:  # set by mailing.trace's create
+                return None
+            sms_vals.append({key: value for key, value in vals.items() if key != 'mailing_trace_ids'})
+            traces.append(trace)
+            trackers.append(dict(tracker_commands[0][2]))
+        Trace, Tracker = self.env['mailing.trace'].sudo(), self.env['sms.tracker'].sudo()
+        # the campaign a trace relates to, given rather than recomputed for each trace
+        campaigns = {mailing.id: mailing.campaign_id.id for mailing in self.env['mailing.mailing'].sudo().browse(
+            {trace.get('mass_mailing_id') for trace in traces} - {None, False})}
+        for trace in traces:
+            if 'campaign_id' not in trace and trace.get('mass_mailing_id'):
+                trace['campaign_id'] = campaigns[trace['mass_mailing_id']]
+        self._sms_connector_prepare_vals(sms_vals)
+        if not (self._sms_connector_can_bulk_insert(sms_vals) and Trace._sms_connector_can_bulk_insert(traces, ['sms_id_int'])
+                and Tracker._sms_connector_can_bulk_insert(trackers, ['mailing_trace_id'])):
+            return None
+        self.env.ref('sms.ir_cron_sms_scheduler_action')._trigger()
+        sms_all = self._sms_connector_bulk_insert(sms_vals)
+        linked = sms_all.browse(sms.id for sms, vals in zip(sms_all, sms_vals, strict=True) if '/r/' in (vals['body'] or ''))
+        if linked:  # mass_mailing_sms's click tracking: short links carry the SMS id
+            bodies = linked._update_body_short_links()
+            for sms, vals in zip(sms_all, sms_vals, strict=True):
+                vals['body'] = bodies.get(sms.id, vals['body'])
+            self.env.cr.execute(SQL(
+                "UPDATE sms_sms s SET body = v.body FROM (SELECT UNNEST(%s::int[]) AS id, UNNEST(%s::text[]) AS body) v"
+                " WHERE s.id = v.id", list(bodies), list(bodies.values())))
+            linked.invalidate_recordset(['body'])
+        for trace, sms in zip(traces, sms_all, strict=True):
+            trace['sms_id_int'] = sms.id
+        for tracker, trace in zip(trackers, Trace._sms_connector_bulk_insert(traces), strict=True):
+            tracker['mailing_trace_id'] = trace.id
+        Tracker._sms_connector_bulk_insert(trackers)
+        self.env['sms.send.engine']._log_values(self._sms_connector_log_values_from(sms_vals), self._sms_connector_log_options())
+        return sms_all
 
     @api.model
     def _sms_connector_complete_vals(self, vals_list):
@@ -124,27 +193,43 @@ class SmsSms(models.Model):
     def _sms_connector_log_values(self):
         """Values of the ``sms.message`` logging each SMS, in the state Odoo created it in."""
         has_mailing = 'mailing_id' in self._fields
+        return self._sms_connector_log_values_from([{
+            'uuid': sms.uuid, 'number': sms.number, 'body': sms.body, 'partner_id': sms.partner_id.id,
+            'mailing_id': sms.mailing_id.id if has_mailing else False,
+            'sms_connector_res_model': sms.sms_connector_res_model, 'sms_connector_res_id': sms.sms_connector_res_id,
+            'record_company_id': sms.record_company_id.id, 'state': sms.state, 'failure_type': sms.failure_type,
+        } for sms in self])
+
+    @api.model
+    def _sms_connector_log_values_from(self, sms_vals_list):
+        """Log values of SMS given by their ``sms.sms`` values (as created: no read back)."""
         failure_labels = dict(self._fields['failure_type']._description_selection(self.env))
+        mailing_ids = {vals['mailing_id'] for vals in sms_vals_list if vals.get('mailing_id')}
+        # a mailing is marketing unless its author chose "transactional"
+        purposes = {mailing.id: mailing.sms_connector_purpose or 'marketing'
+                    for mailing in self.env['mailing.mailing'].sudo().browse(mailing_ids)} if mailing_ids else {}
+        segments = {}  # a mailing's SMS mostly share one text
         vals_list = []
-        for sms in self:
-            info = count_segments(sms.body or '')
-            mailing_id = sms.mailing_id.id if has_mailing else False
+        for sms in sms_vals_list:
+            body = sms.get('body') or ''
+            info = segments.get(body) or segments.setdefault(body, count_segments(body))
+            mailing_id = sms.get('mailing_id') or False
+            failure = sms.get('failure_type')
             vals_list.append({
-                'sms_uuid': sms.uuid,
-                'number': sms.number,
-                'body': sms.body,
+                'sms_uuid': sms['uuid'],
+                'number': sms.get('number'),
+                'body': sms.get('body'),
                 'segments': info.segments,
                 'encoding': info.encoding,
-                # a mailing is marketing unless its author chose "transactional"
-                'purpose': (sms.mailing_id.sms_connector_purpose or 'marketing') if mailing_id else 'transactional',
-                'partner_id': sms.partner_id.id,
-                'res_model': sms.sms_connector_res_model,
-                'res_id': sms.sms_connector_res_id,
+                'purpose': purposes[mailing_id] if mailing_id else 'transactional',
+                'partner_id': sms.get('partner_id') or False,
+                'res_model': sms.get('sms_connector_res_model'),
+                'res_id': sms.get('sms_connector_res_id'),
                 'mailing_id': mailing_id,
                 'user_id': self.env.uid,
-                'company_id': sms.record_company_id.id or self.env.company.id,
-                'state': FROM_ODOO_SMS_STATE.get(sms.state, State.QUEUED).value,
-                'error_message': sms.failure_type and failure_labels.get(sms.failure_type),
+                'company_id': sms.get('record_company_id') or self.env.company.id,
+                'state': FROM_ODOO_SMS_STATE.get(sms.get('state') or 'outgoing', State.QUEUED).value,
+                'error_message': failure and failure_labels.get(failure),
             })
         return vals_list
 

@@ -1,10 +1,11 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..tools.phone import normalize_number
 from ..tools.segments import count_segments
 from ..tools.short_links import shorten_sms_links
-from ..tools.trusted_context import Trusted
+from ..tools.trusted_context import Trusted, trusted_value
 
 
 class SmsComposer(models.TransientModel):
@@ -59,6 +60,74 @@ class SmsComposer(models.TransientModel):
                 'sms_connector_res_id': record.id,
             })
         return results
+
+    # mass mode at scale: Odoo re-parses stored numbers, scans lists for each recipient and reads
+    # the whole blacklist, opt-outs and traces of the mailing for each chunk of recipients.
+    def _sms_connector_mailing_queue(self):
+        """What the chunks of the mailing being queued share (see mailing.mailing's action_send_sms)."""
+        return trusted_value(self.env.context, 'sms_connector_mailing_queue') if self._is_mass_sms() else None
+
+    def _prepare_recipient_values(self, records):
+        """A number already stored in E.164 (``phone_sanitized``, from the same fields) is not parsed again."""
+        field = records._fields.get('phone_sanitized')
+        if self.composition_mode != 'mass' or self.number_field_name or not (field and field.store) or not records:
+            return super()._prepare_recipient_values(records)
+        number_fields = [fname for fname in records._phone_get_number_fields() if fname in records._fields]
+        partners = records._mail_get_partners()
+        known, others = {}, []
+        for record in records:
+            sanitized = record.phone_sanitized
+            filled = [fname for fname in number_fields if record[fname]]
+            # the only number, or the first one written in E.164: the valid one phone_sanitized comes from
+            if sanitized and filled and (len(filled) == 1 or record[filled[0]] == sanitized):
+                known[record.id] = {'partner': partners[record.id][:1], 'sanitized': sanitized,
+                                    'number': record[filled[0]], 'partner_store': False, 'field_store': filled[0]}
+            else:
+                others.append(record.id)
+        result = super()._prepare_recipient_values(records.browse(others)) if others else {}
+        return {record.id: known.get(record.id) or result[record.id] for record in records}
+
+    def _get_blacklist_record_ids(self, records, recipients_info):
+        """Opted-out recipients, looking up their numbers only (Odoo reads the whole blacklist)."""
+        if not self.use_exclusion_list:
+            return set()
+        numbers = [info['sanitized'] for info in recipients_info.values() if info and info['sanitized']]
+        # in SQL: searching on phone.blacklist's number re-formats every value given
+        self.env['phone.blacklist'].flush_model(['number', 'active'])
+        self.env.cr.execute(SQL("SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)", numbers))
+        blacklisted = {row[0] for row in self.env.cr.fetchall()}
+        return {record.id for record in records if recipients_info[record.id]['sanitized'] in blacklisted}
+
+    def _get_optout_record_ids(self, records, recipients_info):
+        """Mailing lists: the subscriptions of these recipients only (see mailing.list)."""
+        if not self._is_mass_sms():
+            return super()._get_optout_record_ids(records, recipients_info)
+        among = self.with_context(sms_connector_opt_out_among=Trusted(tuple(records.ids)))
+        return set(super(SmsComposer, among)._get_optout_record_ids(records, recipients_info))
+
+    def _get_done_record_ids(self, records, recipients_info):
+        """Duplicate numbers, in this chunk and the mailing's chunks before it, found in a set."""
+        queue = self._sms_connector_mailing_queue()
+        if queue is None:
+            return super()._get_done_record_ids(records, recipients_info)
+        # fresh recipients have no trace of this mailing: mass_mailing_sms's look-up would find none
+        done = set() if queue.fresh else set(super()._get_done_record_ids(records, recipients_info))
+        for record in records:
+            number = recipients_info[record.id]['sanitized']
+            if number in queue.numbers:
+                done.add(record.id)
+            elif number:
+                queue.numbers.add(number)
+        return done
+
+    def _prepare_mass_sms(self, records, sms_record_values):
+        """Mailings: the SMS, traces, trackers and log rows in one INSERT per table."""
+        if self._is_mass_sms():
+            sms_all = self.env['sms.sms'].sudo()._sms_connector_create_mass(
+                [sms_record_values[record.id] for record in records])
+            if sms_all is not None:
+                return sms_all
+        return super()._prepare_mass_sms(records, sms_record_values)
 
     def _filter_out_and_handle_revoked_sms_values(self, sms_values_all):
         """Log the recipients a mailing skips (opted out, duplicate, invalid number) in SMS Activity.
