@@ -257,7 +257,10 @@ class SmsSms(models.Model):
             if not candidates:
                 native.append(sms.id)
                 continue
-            country = normalize_number(sms.number).country_code if (sms.number or '').startswith('+') else None
+            # parsing the number is the costly step of routing: only for gateways limited to countries
+            restricted = any(codes for _gateway, codes in candidates)
+            country = normalize_number(sms.number).country_code \
+                if restricted and (sms.number or '').startswith('+') else None
             serving = [gw for gw, codes in candidates if not codes or country in codes]
             # after a failover, the next gateway serving the country (back to the first when all failed)
             gateway = next((gw for gw in serving if gw not in sms.sms_connector_skipped_gateway_ids),
