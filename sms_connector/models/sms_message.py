@@ -184,42 +184,56 @@ class SmsMessage(models.Model):
                 message.cost_company = (message.cost or 0.0) * rate
 
     @api.model
-    def _costs_written(self, uuids):
-        """The send engine writes costs in SQL: their currency and company-currency amount follow, in SQL too.
+    def _cost_columns(self, rows, sent_now=False):
+        """Currency and company-currency amount of the costs the send engine is about to record.
 
-        The values ``_compute_currency_id`` and ``_compute_cost_company`` give, without reading each
-        message into the ORM (a campaign records thousands at a time): one rate per currency,
-        company and day, the amount rounded as the ORM stores it.
+        The values ``_compute_currency_id`` and ``_compute_cost_company`` give (one rate per
+        currency, company and day, rounded as the ORM stores it), computed before the engine's
+        UPDATE so that one statement writes state, cost and these: every update of a log row
+        writes a new version of the row and of each of its indexes.
+        :param rows: {uuid: LOG_COLUMNS values}; all are priced (with their logged cost when they
+            bring none) as soon as one brings a cost
+        :param sent_now: the UPDATE sets the sent date of the messages not sent before to now
+        :return: {uuid: {'currency_id': id, 'cost_company': amount}}
         """
-        if not uuids:
-            return
+        if all(row.get('cost') is None for row in rows.values()):
+            return {}
+        priced = rows
         self.env.flush_all()
+        today = SQL("NOW() AT TIME ZONE 'UTC'")
         self.env.cr.execute(SQL(
             """
-            SELECT m.id, m.cost, COALESCE(c.id, g.currency_id, co.currency_id), m.company_id, co.currency_id,
-                   COALESCE(m.sent_date, m.create_date, NOW() AT TIME ZONE 'UTC')::date
+            SELECT m.sms_uuid, m.gateway_id, m.cost_currency, m.cost, m.company_id, co.currency_id,
+                   COALESCE(m.sent_date, %s, m.create_date, NOW() AT TIME ZONE 'UTC')::date
               FROM sms_message m
-              LEFT JOIN res_currency c ON c.name = UPPER(m.cost_currency)
-              LEFT JOIN sms_gateway g ON g.id = m.gateway_id
               LEFT JOIN res_company co ON co.id = m.company_id
              WHERE m.sms_uuid = ANY(%s)
-            """, list(uuids)))
-        rows = self.env.cr.fetchall()
-        Currency, Company = self.env['res.currency'].sudo(), self.env['res.company'].sudo()
-        rates, currencies, amounts = {}, [], []
-        for _message_id, cost, currency_id, company_id, target_id, day in rows:
+            """, today if sent_now else SQL("NULL"), list(priced)))
+        logged = {uuid: values for uuid, *values in self.env.cr.fetchall()}
+        Currency = self.env['res.currency'].sudo().with_context(active_test=False)
+        code_of = {uuid: (row.get('cost_currency') or logged.get(uuid, (None, None))[1] or '').upper()
+                   for uuid, row in priced.items()}
+        codes = set(code_of.values()) - {''}
+        by_code = {currency.name: currency.id for currency in Currency.search([('name', 'in', list(codes))])}
+        gateway_ids = {row.get('gateway_id') or logged[uuid][0] for uuid, row in priced.items() if uuid in logged}
+        gateway_currency = {gateway.id: gateway.currency_id.id for gateway in
+                            self.env['sms.gateway'].sudo().with_context(active_test=False).browse(gateway_ids - {None})}
+        Company, rates, columns = self.env['res.company'].sudo(), {}, {}
+        for uuid, row in priced.items():
+            if uuid not in logged:
+                continue  # no log row (queued before the addon was installed, log deleted)
+            gateway_id, _code, logged_cost, company_id, target_id, day = logged[uuid]
+            cost = row['cost'] if row.get('cost') is not None else logged_cost
+            currency_id = by_code.get(code_of[uuid]) \
+                or gateway_currency.get(row.get('gateway_id') or gateway_id) or target_id
             key = (currency_id, company_id, day)
             if key not in rates:
                 currency, target = Currency.browse(currency_id), Currency.browse(target_id)
                 rates[key] = currency._get_conversion_rate(currency, target, Company.browse(company_id), day) \
                     if currency and target else 1.0
-            currencies.append(currency_id)
-            amounts.append(self._fields['cost_company'].convert_to_column((cost or 0.0) * rates[key], self))
-        self.env.cr.execute(SQL(  # one statement: each update writes a new version of the row and its indexes
-            "UPDATE sms_message m SET currency_id = v.currency_id, cost_company = v.amount"
-            "  FROM (SELECT UNNEST(%s::int[]) AS id, UNNEST(%s::int[]) AS currency_id, UNNEST(%s::numeric[]) AS amount) v"
-            " WHERE m.id = v.id", [row[0] for row in rows], currencies, amounts))
-        self.invalidate_model(['currency_id', 'cost_company'])
+            columns[uuid] = {'currency_id': currency_id or None, 'cost_company': self._fields[
+                'cost_company'].convert_to_column((cost or 0.0) * rates[key], self)}
+        return columns
 
     @api.depends('res_model', 'res_id')
     def _compute_record_name(self):

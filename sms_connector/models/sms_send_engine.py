@@ -49,6 +49,8 @@ LOG_COLUMNS = {
     'error_code': 'varchar', 'error_message': 'text', 'gateway_number': 'varchar',
 }
 OVERWRITTEN_COLUMNS = ('error_code', 'error_message')
+# written with the costs (sms.message._cost_columns): what the log's stored computes would give
+COST_COLUMNS = {'currency_id': 'int', 'cost_company': 'numeric'}
 # sms.sms fields a claim writes in SQL
 SENDING_FIELDS = ['state', 'sms_connector_attempts', 'sms_connector_claimed_at', 'sms_connector_request_key']
 
@@ -535,16 +537,19 @@ class SmsSendEngine(models.AbstractModel):
         self.env.flush_all()
         uuids = sms_records.mapped('uuid')
         rows = rows or {}
-        columns = {column: [rows.get(uuid, {}).get(column) for uuid in uuids] for column in LOG_COLUMNS}
+        costs = self.env['sms.message']._cost_columns(rows, sent_now=target == State.SENT)
+        types = {**LOG_COLUMNS, **(COST_COLUMNS if costs else {})}
+        columns = {column: [{**rows.get(uuid, {}), **costs.get(uuid, {})}.get(column) for uuid in uuids]
+                   for column in types}
         assignments = [
             SQL("%s = v.%s", SQL.identifier(column), SQL.identifier(column)) if column in OVERWRITTEN_COLUMNS
             else SQL("%s = COALESCE(v.%s, m.%s)", SQL.identifier(column), SQL.identifier(column), SQL.identifier(column))
-            for column in LOG_COLUMNS
+            for column in types
         ]
         if target == State.SENT:
             assignments.append(SQL("sent_date = COALESCE(m.sent_date, NOW() AT TIME ZONE 'UTC')"))
         unnest = SQL(", ").join(
-            SQL("UNNEST(%s::%s[]) AS %s", values, SQL(LOG_COLUMNS[column]), SQL.identifier(column))
+            SQL("UNNEST(%s::%s[]) AS %s", values, SQL(types[column]), SQL.identifier(column))
             for column, values in columns.items())
         self._sql(SQL(
             """
@@ -563,8 +568,6 @@ class SmsSendEngine(models.AbstractModel):
             self._sql(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
             moved_uuids |= set(uuids) - {row[0] for row in self.env.cr.fetchall()}
         self.env['sms.message'].invalidate_model()
-        if any(row.get('cost') is not None for row in rows.values()):
-            self.env['sms.message']._costs_written(moved_uuids)
         moved = sms_records.filtered(lambda sms: sms.uuid in moved_uuids)
         if len(moved) != len(sms_records):
             _logger.warning("SMS engine: %d SMS could not become %s (their state changed meanwhile)",
