@@ -346,10 +346,6 @@ class SmsMessage(models.Model):
             'res_model': record._name if record is not None else False,
             'res_id': record.id if record is not None else False,
             'company_id': gateway.company_id.id,
-            # what the stored computes would give, in the INSERT (no UPDATE right after it)
-            'provider': gateway.provider,
-            'currency_id': (gateway.currency_id or gateway.company_id.currency_id).id,
-            'cost_company': 0.0,
             'received_date': fields.Datetime.now(),
             'keyword': keyword,
             'to_triage': record is None and not keyword,

@@ -248,6 +248,8 @@ class SmsSms(models.Model):
         by_company = defaultdict(list)
         for gateway in gateways:
             by_company[gateway.company_id.id].append((gateway, set(gateway.country_ids.mapped('code'))))
+        # parsing a number is the costly step of routing: only where a gateway is limited to countries
+        restricted = {company_id for company_id, candidates in by_company.items() if any(c for _g, c in candidates)}
         routed, native, unroutable = defaultdict(list), [], []  # ids: unions per SMS are quadratic
         for sms in self:
             if forced := sms._sms_connector_forced_gateway(company_of[sms.id]):
@@ -257,10 +259,8 @@ class SmsSms(models.Model):
             if not candidates:
                 native.append(sms.id)
                 continue
-            # parsing the number is the costly step of routing: only for gateways limited to countries
-            restricted = any(codes for _gateway, codes in candidates)
             country = normalize_number(sms.number).country_code \
-                if restricted and (sms.number or '').startswith('+') else None
+                if company_of[sms.id].id in restricted and (sms.number or '').startswith('+') else None
             serving = [gw for gw, codes in candidates if not codes or country in codes]
             # after a failover, the next gateway serving the country (back to the first when all failed)
             gateway = next((gw for gw in serving if gw not in sms.sms_connector_skipped_gateway_ids),
