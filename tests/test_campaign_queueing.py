@@ -50,6 +50,9 @@ class TestCampaignQueueing(FakeProviderCase):
         cls.list_b = cls.env['mailing.list'].create({'name': 'Customers'})
         cls.campaign = cls.env['utm.campaign'].create({'name': 'Spring sale'})
         cls.env['phone.blacklist'].sudo().add('+33612345604')
+        # these marketing SMS go to France: without its legal window they send at any hour the suite runs
+        # (the windows themselves: tests/test_campaigns.py, under a frozen clock)
+        cls.env['sms.sending.window'].search([]).unlink()
         fr = cls.env.ref('base.fr').id
         # (name, mobile, {list: opted out})
         specs = [
