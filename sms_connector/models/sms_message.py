@@ -37,7 +37,7 @@ class SmsMessage(models.Model):
     _rec_name = 'number'
 
     direction = fields.Selection(
-        [('outbound', 'Outbound'), ('inbound', 'Inbound')], required=True, default='outbound', index=True)
+        [('outbound', 'Outbound'), ('inbound', 'Inbound')], required=True, default='outbound')
     state = fields.Selection([
         (State.QUEUED.value, 'Queued'),
         (State.SENDING.value, 'Sending'),
@@ -48,7 +48,7 @@ class SmsMessage(models.Model):
         (State.CANCELED.value, 'Canceled'),
         (State.OPTED_OUT.value, 'Opted out'),
         (State.RECEIVED.value, 'Received'),
-    ], required=True, default='queued', index=True, readonly=True,
+    ], required=True, default='queued', readonly=True,
         help="Changed by the send engine only (engine/lifecycle.py lists the transitions).")
     attempts = fields.Integer("Attempts", readonly=True, help="Provider calls made for this SMS, retries included.")
     last_error = fields.Text(
@@ -62,7 +62,7 @@ class SmsMessage(models.Model):
     encoding = fields.Selection([('gsm7', 'GSM-7'), ('ucs2', 'UCS-2 (Unicode)')])
     purpose = fields.Selection(
         [('transactional', 'Transactional'), ('marketing', 'Marketing')], default='transactional', required=True)
-    gateway_id = fields.Many2one('sms.gateway', index=True, ondelete='set null')
+    gateway_id = fields.Many2one('sms.gateway', ondelete='set null')
     provider = fields.Selection(related='gateway_id.provider', store=True, string="Provider")
     provider_message_id = fields.Char("Provider message ID", index='btree_not_null', copy=False)
     cost = fields.Float(digits=(16, 4), aggregator=False, help="As the provider billed it, in the SMS's currency.")
@@ -78,12 +78,12 @@ class SmsMessage(models.Model):
     error_code = fields.Char()
     error_message = fields.Text("Failure reason")
     partner_id = fields.Many2one('res.partner', index='btree_not_null', ondelete='set null')
-    res_model = fields.Char("Document model", index=True)
+    res_model = fields.Char("Document model")
     res_id = fields.Many2oneReference("Document ID", model_field='res_model', index=True)
     record_name = fields.Char("Document", compute='_compute_record_name')
     mailing_id = fields.Many2one('mailing.mailing', index='btree_not_null', ondelete='set null')
     user_id = fields.Many2one('res.users', "Author", ondelete='set null')
-    company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company, index=True)
+    company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company)
     sms_uuid = fields.Char("SMS UUID", readonly=True, copy=False)
     sent_date = fields.Datetime("Sent on", readonly=True)
     delivered_date = fields.Datetime("Delivered on", readonly=True)
@@ -109,6 +109,11 @@ class SmsMessage(models.Model):
         help="Unmatched reply nobody has answered, filed or marked as read yet (counted on the Inbox).")
 
     _sms_uuid_unique = models.UniqueIndex('(sms_uuid) WHERE sms_uuid IS NOT NULL')
+    # The engine updates each outbound row twice (sending, sent) and every index costs each update:
+    # direction, state, gateway, model and company have a few values each, an index on them would
+    # find most of the table. Only the states a user looks for among millions of sent SMS are indexed
+    # (inbound rows are found through _inbound_unique, documents through res_id).
+    _state_attention_idx = models.Index("(state) WHERE state IN ('unknown', 'failed')")
     # A provider retrying an inbound webhook must not create the reply twice.
     _inbound_unique = models.UniqueIndex("(gateway_id, provider_message_id) WHERE direction = 'inbound'")
     # hourly budgets of automatic answers, counted on every keyword SMS: small partial indexes

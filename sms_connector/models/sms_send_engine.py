@@ -99,8 +99,10 @@ class SmsSendEngine(models.AbstractModel):
     def _process(self, ids=None, time_budget=None):
         """Send due SMS of our gateways, batch after batch, until none is left.
 
-        Pipelined: the next batch is claimed, and the previous one recorded, while the current
-        one is with the providers (no transaction is open during the provider calls).
+        Pipelined: the next batch is claimed while the current one is with the providers, then
+        recorded, in a thread and transaction of its own (no transaction is open during the provider
+        calls): claiming and recording use both cores, the database working for one while Python
+        works for the other.
         :return: number of SMS handled
         """
         deadline = time.monotonic() + time_budget if time_budget else None
@@ -119,15 +121,18 @@ class SmsSendEngine(models.AbstractModel):
                     skipped |= plan.skipped_ids
                     handled += plan.count
                     if plan.groups and pipelined:
-                        next_sending = runner.submit(plan.run, slots=self._gateway_slots)
+                        next_sending = runner.submit(self._send_and_record, plan)
                     elif plan.groups:
-                        next_sending = _Done(plan.run(slots=self._gateway_slots))
+                        next_sending = _Done(self._send_and_record(plan))
                 if sending is not None:
-                    self._record(sending.result())
+                    sending.result()  # at most two batches out: the previous one is recorded
                 sending = next_sending
                 if plan is None:
                     break
         return handled
+
+    def _send_and_record(self, plan):
+        self._record(plan.run(slots=self._gateway_slots))
 
     @api.model
     def _in_new_transaction(self, step, attempts=5):
