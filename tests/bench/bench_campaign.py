@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from bench_send import ROOT, ensure_db  # first: puts Odoo and the repository on sys.path
+from bench_send import ROOT, ensure_db, settle  # first: puts Odoo and the repository on sys.path
 
 import odoo
 from odoo import SUPERUSER_ID, api, sql_db
@@ -146,6 +146,8 @@ def main(argv):
     registry = Registry(args.db)
     with FakeProviderServer(octopush_accounts={LOGIN: KEY}, auto_callbacks=False, latency=args.latency_ms / 1000) as fake:
         mailing_id = setup(registry, fake, args.recipients, args.concurrency)
+        settle(args.db, ['sms_sms', 'sms_message', 'sms_tracker', 'mailing_trace', 'mailing_contact',
+                         'mailing_subscription', 'mailing_mailing'])
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         sql_start, start = sql_db.sql_counter, time.perf_counter()
         with profiled(args.profile and f'{args.profile}-queue.prof'), registry.cursor() as cr:  # the marketer clicks "Send"

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import psycopg2
 import requests
+from bench_send import pg_params
 
 HERE = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(HERE))
@@ -39,13 +40,6 @@ ADDONS = ','.join(addon_names())
 TWILIO_SID = 'AC' + 'e' * 32
 TWILIO_TOKEN = 'bench-twilio-token'
 OUR_NUMBER = '+15005550006'
-
-
-def pg_params(dbname):
-    return {
-        'host': os.environ.get('PGHOST', '127.0.0.1'), 'port': int(os.environ.get('PGPORT', '5432')),
-        'user': os.environ.get('PGUSER', 'odoo'), 'password': os.environ.get('PGPASSWORD', 'odoo'), 'dbname': dbname,
-    }
 
 
 def contact_number(index):
