@@ -10,6 +10,7 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from odoo.addons.sms_connector.models import mailing_mailing
 from odoo.addons.sms_connector.models.mailing_list import MailingList
 from odoo.addons.sms_connector.models.models import Base
 from odoo.addons.sms_connector.wizard.sms_composer import SmsComposer
@@ -169,6 +170,30 @@ class TestCampaignQueueing(FakeProviderCase):
             counts.append(self.env.cr.sql_log_count - before)
             self.assertEqual(self.env['sms.sms'].search_count([('mailing_id', '=', mailing.id)]), size)
         self.assertEqual(counts[1], counts[2], "one statement per table, whatever the number of recipients")
+
+    def test_large_mailing_refreshes_the_queue_statistics(self):
+        """The planner sees the queued rows at once: the send engine's first batches use the indexes."""
+        def statistics_and_rows():
+            self.env.cr.execute("SELECT reltuples, (SELECT count(*) FROM sms_message) FROM pg_class"
+                                " WHERE relname = 'sms_message'")
+            return self.env.cr.fetchone()
+
+        with patch.object(mailing_mailing, 'ANALYZE_FROM', 1000):  # fewer recipients: left to autovacuum
+            self.queue(self.mailing(), 1000)
+        estimated, rows = statistics_and_rows()
+        self.assertNotEqual(estimated, rows, "below the threshold the statistics are left as they were")
+        with patch.object(mailing_mailing, 'ANALYZE_FROM', 5):
+            self.queue(self.mailing(), 1000)
+        estimated, rows = statistics_and_rows()
+        self.assertEqual(estimated, rows, "the planner counts every log row the mailings queued")
+
+    def test_queue_statistics_failing_loses_no_sms(self):
+        mailing = self.mailing()
+        with patch.object(mailing_mailing, 'ANALYZE_FROM', 1), \
+                patch.object(mailing_mailing, 'QUEUE_TABLES', ('no_such_table',)), \
+                self.assertLogs('odoo.addons.sms_connector.models.mailing_mailing', 'WARNING'):
+            self.queue(mailing, 1000)
+        self.assertEqual(self.env['sms.sms'].search_count([('mailing_id', '=', mailing.id)]), 4)
 
     def test_mailing_done_after_its_first_batch_sent_without_rescanning_traces(self):
         self.env['ir.config_parameter'].sudo().set_param('sms_connector.batch_size', 2)

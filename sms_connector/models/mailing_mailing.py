@@ -1,5 +1,6 @@
 import base64
 import dataclasses
+import logging
 import uuid
 from collections import Counter, defaultdict
 
@@ -20,6 +21,14 @@ SKIP_REASONS = {
     'sms_number_format': 'invalid_number', 'sms_number_missing': 'no_number',
 }
 OPT_OUT_FAILURES = ('sms_blacklist', 'sms_optout')
+# Recipients from which queueing a mailing refreshes the planner statistics of the tables it filled.
+# PostgreSQL analyzes a table once a tenth of it changed: a campaign can multiply the queue at once,
+# and the send engine's statements would be planned for the old table (a scan instead of an index
+# lookup per batch) until then.
+ANALYZE_FROM = 10_000
+QUEUE_TABLES = ('sms_sms', 'sms_message', 'sms_tracker', 'mailing_trace')
+
+_logger = logging.getLogger(__name__)
 
 
 class MailingMailing(models.Model):
@@ -504,7 +513,17 @@ class MailingMailing(models.Model):
                 super(MailingMailing, queue).action_send_sms(res_ids=part)
                 self.env.flush_all()
                 self.env.invalidate_all()  # keep memory bounded on large audiences
+            if len(ids) >= ANALYZE_FROM:
+                self._sms_connector_analyze_queue()
         return True
+
+    def _sms_connector_analyze_queue(self):
+        """Refresh the statistics of the queue's tables; a failure only leaves them as they were."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(SQL("ANALYZE %s", SQL(", ").join(SQL.identifier(t) for t in QUEUE_TABLES)))
+        except Exception:  # statistics are an optimisation: the SMS stay queued whatever happens here
+            _logger.warning("SMS mailing: could not analyze the queue's tables", exc_info=True)
 
 
 class MailingQueue:

@@ -102,11 +102,13 @@ class SmsSendEngine(models.AbstractModel):
         Pipelined: the next batch is claimed while the current one is with the providers, then
         recorded, in a thread and transaction of its own (no transaction is open during the provider
         calls): claiming and recording use both cores, the database working for one while Python
-        works for the other.
+        works for the other. Batches are recorded one at a time: two would update the same
+        mailings and traces, and one would have to start again.
         :return: number of SMS handled
         """
         deadline = time.monotonic() + time_budget if time_budget else None
         skipped, handled, sending, share = set(), 0, None, FIRST_BATCH_SHARE
+        recording = threading.Lock()
         # Odoo's test cursors belong to the test's thread: in-process tests send in it
         pipelined = not odoo.modules.module.current_test
         with ThreadPoolExecutor(max_workers=2 if pipelined else 1, thread_name_prefix='sms-batch') as runner:
@@ -121,9 +123,9 @@ class SmsSendEngine(models.AbstractModel):
                     skipped |= plan.skipped_ids
                     handled += plan.count
                     if plan.groups and pipelined:
-                        next_sending = runner.submit(self._send_and_record, plan)
+                        next_sending = runner.submit(self._send_and_record, plan, recording)
                     elif plan.groups:
-                        next_sending = _Done(self._send_and_record(plan))
+                        next_sending = _Done(self._send_and_record(plan, recording))
                 if sending is not None:
                     sending.result()  # at most two batches out: the previous one is recorded
                 sending = next_sending
@@ -131,8 +133,10 @@ class SmsSendEngine(models.AbstractModel):
                     break
         return handled
 
-    def _send_and_record(self, plan):
-        self._record(plan.run(slots=self._gateway_slots))
+    def _send_and_record(self, plan, recording):
+        results = plan.run(slots=self._gateway_slots)
+        with recording:
+            self._record(results)
 
     @api.model
     def _in_new_transaction(self, step, attempts=5):
@@ -544,7 +548,35 @@ class SmsSendEngine(models.AbstractModel):
             return sms_records
         self.env.flush_all()
         uuids = sms_records.mapped('uuid')
-        rows = rows or {}
+        sources = {str(state) for state in (from_states or _sources(target))}
+        # Two statements, each on one index whatever the statistics say. Right after a campaign is
+        # queued the planner believes no log row is "sending" or "sent": one UPDATE joining the new
+        # values and filtering on the state was planned as a scan of those rows, each compared with
+        # every value of the batch. A row changed by another transaction after this one's snapshot
+        # makes the UPDATE fail with a serialization error, and the whole step is started again.
+        self._sql(SQL("SELECT id, sms_uuid, state FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
+        logged = {uuid: (log_id, state) for log_id, uuid, state in self.env.cr.fetchall()}
+        movable = [uuid for uuid in uuids if uuid in logged and logged[uuid][1] in sources]
+        if movable:
+            self._update_log(movable, [logged[uuid][0] for uuid in movable], target, rows or {})
+        # an SMS without log (queued before the addon was installed, log deleted) follows Odoo's state alone
+        moved_uuids = set(movable) | (set(uuids) - set(logged))
+        self.env['sms.message'].invalidate_model()
+        moved = sms_records.filtered(lambda sms: sms.uuid in moved_uuids)
+        if len(moved) != len(sms_records):
+            _logger.warning("SMS engine: %d SMS could not become %s (their state changed meanwhile)",
+                            len(sms_records) - len(moved), target)
+        if sync_odoo and moved:
+            view = ODOO_VIEW[State(target)]
+            moved.write({'state': view.sms_state, 'failure_type': reason.sms_failure if reason else False,
+                         **(sms_vals or {})})
+            if view.tracker_state:
+                self._update_trackers(moved, view.tracker_state, reason, text)
+            moved.mail_message_id._notify_message_notification_update()
+        return moved
+
+    def _update_log(self, uuids, log_ids, target, rows):
+        """Write ``target`` and the LOG_COLUMNS ``rows`` on the log rows ``log_ids`` (of ``uuids``)."""
         costs = self.env['sms.message']._cost_columns(rows, sent_now=target == State.SENT)
         types = {**LOG_COLUMNS, **(COST_COLUMNS if costs else {})}
         columns = {column: [{**rows.get(uuid, {}), **costs.get(uuid, {})}.get(column) for uuid in uuids]
@@ -564,30 +596,11 @@ class SmsSendEngine(models.AbstractModel):
             UPDATE sms_message m
                SET state = %(target)s, %(assignments)s,
                    write_date = NOW() AT TIME ZONE 'UTC', write_uid = %(uid)s
-              FROM (SELECT UNNEST(%(uuids)s::varchar[]) AS uuid, %(unnest)s) v
-             WHERE m.sms_uuid = v.uuid AND m.state = ANY(%(sources)s)
-         RETURNING m.sms_uuid
+              FROM (SELECT UNNEST(%(ids)s::int[]) AS id, %(unnest)s) v
+             WHERE m.id = v.id
             """,
-            target=str(target), assignments=SQL(", ").join(assignments), uid=self.env.uid, uuids=uuids,
-            unnest=unnest, sources=[str(state) for state in (from_states or _sources(target))]))
-        moved_uuids = {row[0] for row in self.env.cr.fetchall()}
-        if len(moved_uuids) < len(uuids):
-            # an SMS without log (queued before the addon was installed, log deleted) follows Odoo's state alone
-            self._sql(SQL("SELECT sms_uuid FROM sms_message WHERE sms_uuid = ANY(%s)", uuids))
-            moved_uuids |= set(uuids) - {row[0] for row in self.env.cr.fetchall()}
-        self.env['sms.message'].invalidate_model()
-        moved = sms_records.filtered(lambda sms: sms.uuid in moved_uuids)
-        if len(moved) != len(sms_records):
-            _logger.warning("SMS engine: %d SMS could not become %s (their state changed meanwhile)",
-                            len(sms_records) - len(moved), target)
-        if sync_odoo and moved:
-            view = ODOO_VIEW[State(target)]
-            moved.write({'state': view.sms_state, 'failure_type': reason.sms_failure if reason else False,
-                         **(sms_vals or {})})
-            if view.tracker_state:
-                self._update_trackers(moved, view.tracker_state, reason, text)
-            moved.mail_message_id._notify_message_notification_update()
-        return moved
+            target=str(target), assignments=SQL(", ").join(assignments), uid=self.env.uid, ids=log_ids,
+            unnest=unnest))
 
     def _update_trackers(self, sms_records, tracker_state, reason, text):
         """Chatter notifications and mailing traces, each with a failure type it can store."""
