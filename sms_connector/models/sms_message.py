@@ -80,7 +80,7 @@ class SmsMessage(models.Model):
     error_message = fields.Text("Failure reason")
     partner_id = fields.Many2one('res.partner', index='btree_not_null', ondelete='set null')
     res_model = fields.Char("Document model")
-    res_id = fields.Many2oneReference("Document ID", model_field='res_model', index=True)
+    res_id = fields.Many2oneReference("Document ID", model_field='res_model')
     record_name = fields.Char("Document", compute='_compute_record_name')
     mailing_id = fields.Many2one('mailing.mailing', index='btree_not_null', ondelete='set null')
     user_id = fields.Many2one('res.users', "Author", ondelete='set null')
@@ -111,10 +111,12 @@ class SmsMessage(models.Model):
 
     _sms_uuid_unique = models.UniqueIndex('(sms_uuid) WHERE sms_uuid IS NOT NULL')
     # The engine updates each outbound row twice (sending, sent) and every index costs each update:
-    # direction, state, gateway, model and company have a few values each, an index on them would
-    # find most of the table. Only the states a user looks for among millions of sent SMS are indexed
-    # (inbound rows are found through _inbound_unique, documents through res_id).
+    # direction, state, gateway and company have a few values each, an index on them would find most
+    # of the table. Only the states a user looks for among millions of sent SMS are indexed (inbound
+    # rows are found through _inbound_unique); model and document share one index.
     _state_attention_idx = models.Index("(state) WHERE state IN ('unknown', 'failed')")
+    # a document's SMS, and the loose index scan of the models SMS were sent from (visibility rule)
+    _document_idx = models.Index("(res_model, res_id)")
     # A provider retrying an inbound webhook must not create the reply twice.
     _inbound_unique = models.UniqueIndex("(gateway_id, provider_message_id) WHERE direction = 'inbound'")
     # hourly budgets of automatic answers, counted on every keyword SMS: small partial indexes
