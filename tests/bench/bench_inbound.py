@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psycopg2
 import requests
-from bench_send import pg_params
+from bench_send import pg_params, run_autocommit
 
 HERE = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(HERE))
@@ -62,13 +62,7 @@ def odoo_cmd(conf, db, *args):
 
 
 def drop_database(db):
-    conn = psycopg2.connect(**pg_params('postgres'))
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cr:
-            cr.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    finally:
-        conn.close()
+    run_autocommit('postgres', f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def create_database(conf, db):
@@ -123,13 +117,7 @@ def fill_database(db, contacts):
         total = cr.fetchone()[0]
     # Rewritten tables: indexes built at install over updated rows are usable at once, whatever other
     # transactions run in the cluster (else PostgreSQL may hide them from older snapshots for a while).
-    conn = psycopg2.connect(**pg_params(db))
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cr:
-            cr.execute("VACUUM FULL ANALYZE res_partner, sms_message")
-    finally:
-        conn.close()
+    run_autocommit(db, "VACUUM FULL ANALYZE res_partner, sms_message")
     print(f"inserted {contacts} contacts ({total} partners in all) and their SMS history in "
           f"{time.monotonic() - started:.0f} s")
 

@@ -58,6 +58,17 @@ def pg_params(dbname):
     }
 
 
+def run_autocommit(db, statement):
+    """Run ``statement`` outside a transaction (VACUUM, DROP DATABASE cannot run in one)."""
+    conn = psycopg2.connect(**pg_params(db))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute(statement)
+    finally:
+        conn.close()
+
+
 def settle(db, tables):
     """VACUUM ANALYZE the tables a set-up emptied and refilled (not measured).
 
@@ -65,13 +76,7 @@ def settle(db, tables):
     table under an exclusive lock that stalls the next statement on it; the planner would also
     see the statistics of the previous run.
     """
-    conn = psycopg2.connect(**pg_params(db))
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cr:
-            cr.execute(f"VACUUM ANALYZE {', '.join(tables)}")
-    finally:
-        conn.close()
+    run_autocommit(db, f"VACUUM ANALYZE {', '.join(tables)}")
 
 
 def _serve_fake(conn):
