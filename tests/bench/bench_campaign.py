@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from bench_send import ROOT, ensure_db, settle  # first: puts Odoo and the repository on sys.path
+from bench_send import ROOT, ensure_db, queue_cron_runs, settle  # first: puts Odoo and the repository on sys.path
 
 import odoo
 from odoo import SUPERUSER_ID, api, sql_db
@@ -156,16 +156,9 @@ def main(argv):
         rss_queued = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         accepted = requests = 0
         with profiled(args.profile and f'{args.profile}-send.prof'):
-            while True:
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    env['sms.sms']._process_queue()
-                    cr.execute("SELECT count(*) FROM sms_sms WHERE state IN ('outgoing', 'process')")
-                    left = cr.fetchone()[0]
+            for _run in queue_cron_runs(registry, ['outgoing', 'process']):
                 counted = drain(fake)
                 accepted, requests = accepted + counted[0], requests + counted[1]
-                if not left:
-                    break
         sql_done, done = sql_db.sql_counter, time.perf_counter()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"{args.recipients} recipients, Octopush latency {args.latency_ms:.0f} ms, concurrency {args.concurrency or 'gateway default'}: "

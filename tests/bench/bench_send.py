@@ -163,6 +163,19 @@ def reset_queue(env, count, native):
                            for i in range(count)])
 
 
+def queue_cron_runs(registry, pending_states):
+    """Run the SMS queue cron, each run in its own transaction, until no SMS is left in
+    ``pending_states``; yields after each run (the caller may count what the fake accepted)."""
+    while True:
+        with registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})['sms.sms']._process_queue()
+            cr.execute("SELECT count(*) FROM sms_sms WHERE state = ANY(%s)", [list(pending_states)])
+            left = cr.fetchone()[0]
+        yield
+        if not left:
+            return
+
+
 def run_path(registry, fake, count, native, concurrency):
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {'fake_url': fake.url, 'concurrency': concurrency})
@@ -170,14 +183,8 @@ def run_path(registry, fake, count, native, concurrency):
     settle(registry.db_name, ['sms_sms', 'sms_message', 'sms_tracker', 'sms_gateway'])
     fake.reset()
     start, cpu = time.perf_counter(), time.process_time()
-    while True:
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env['sms.sms']._process_queue()
-            cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'outgoing'")
-            left = cr.fetchone()[0]
-        if not left:
-            break
+    for _run in queue_cron_runs(registry, ['outgoing']):
+        pass
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     accepted = fake.accepted()
     assert accepted == count, f"{'native' if native else 'ours'}: fake received {accepted} of {count}"
