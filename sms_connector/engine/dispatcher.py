@@ -51,6 +51,7 @@ class AdaptiveWindow:
         self.decreases = 0  # how many times the window halved; a request remembers the count it left with
         self._cond = threading.Condition()
         self._turns, self._next_turn = [], 0  # requests batches feeding the window, oldest first
+        self._lone_waiting = 0  # requests without a turn waiting for room: served first
 
     @contextlib.contextmanager
     def turn(self):
@@ -59,7 +60,7 @@ class AdaptiveWindow:
         First come, first served: the batch sent first gets the room first and ends first,
         while the next one (claimed meanwhile) fills the waves it leaves. Batches sharing the
         room would instead all end together, leaving the waves empty until the next claim.
-        Acquiring without a turn (a lone request) competes for room with the oldest batch.
+        Acquiring without a turn (a lone request) goes before the batches when room frees.
         """
         with self._cond:
             turn = self._next_turn
@@ -74,11 +75,18 @@ class AdaptiveWindow:
 
     def acquire(self, limit=None, turn=None):
         """Wait for room in the window (and below ``limit``, the slots the caller holds), and
-        for the batches queued before ``turn`` to be fed."""
+        for the batches queued before ``turn`` to be fed; a lone request (no turn) waits for room only."""
         with self._cond:
-            while (turn is not None and turn != self._turns[0]) \
-                    or self.in_flight >= min(int(self.value), limit or self.ceiling):
-                self._cond.wait()
+            if turn is None:
+                self._lone_waiting += 1
+            try:
+                while (turn is not None and (turn != self._turns[0] or self._lone_waiting)) \
+                        or self.in_flight >= min(int(self.value), limit or self.ceiling):
+                    self._cond.wait()
+            finally:
+                if turn is None:
+                    self._lone_waiting -= 1
+                    self._cond.notify_all()  # the batches it held back may use the room left
             self.in_flight += 1
             return self.decreases
 
