@@ -28,6 +28,11 @@ ARGS = {
     ('base.automation', 'write'): lambda case: ({'active': True},),
     ('sms.gateway', 'create'): lambda case: ([{'name': 'By RPC', 'provider': 'twilio', 'base_url': 'http://127.0.0.1:9'}],),
     ('sms.gateway', 'write'): lambda case: ({'base_url': 'http://127.0.0.1:9'},),
+    ('sms.keyword', 'create'): lambda case: ([{'keyword': 'ARRET RPC', 'action': 'stop'}],),
+    ('sms.keyword', 'write'): lambda case: ({'active': False},),
+    ('sms.match.rule', 'create'): lambda case: ([{
+        'name': 'By RPC', 'model_id': case.env.ref('base.model_res_partner').id, 'phone_fields': 'phone_sanitized'}],),
+    ('sms.match.rule', 'write'): lambda case: ({'active': False},),
 }
 
 
@@ -77,6 +82,8 @@ class TestPublicMethods(AccessCase):
                 active_model='res.partner', active_id=customer.id, default_composition_mode='comment',
             ).create({'body': 'by RPC'}),
             'sms.gateway': cls.twilio,
+            'sms.keyword': env['sms.keyword'].search([('action', '=', 'stop')], limit=1),
+            'sms.match.rule': env['sms.match.rule'].search([], limit=1),
             'sms.inbound.link': env['sms.inbound.link'].create({
                 'message_id': inbound.id, 'record_ref': f'res.partner,{customer.id}'}),
             'sms.inbound.reply': env['sms.inbound.reply'].create({'message_id': inbound.id, 'body': 'by RPC'}),
@@ -107,6 +114,8 @@ class TestPublicMethods(AccessCase):
             'templates': env['sms.template'].sudo().search_read([], ['sms_connector_state']),
             'mailings': env['mailing.mailing'].sudo().search_read([], ['state', 'sms_connector_test_date']),
             'automations': env['base.automation'].sudo().with_context(active_test=False).search_read([], ['active']),
+            'keywords': env['sms.keyword'].sudo().with_context(active_test=False).search_read([], ['normalized', 'active']),
+            'rules': env['sms.match.rule'].sudo().with_context(active_test=False).search_read([], ['model', 'active']),
         }
 
     def record_for(self, user, model, method):

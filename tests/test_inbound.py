@@ -295,6 +295,30 @@ class TestInboundSms(FakeProviderCase):
         self.assertIn('Twilio test', str(note.body))
         self.assertIn(fields.Date.today().isoformat(), str(note.body))
 
+    def test_keywords_added_or_archived_apply_to_the_next_sms(self):
+        """Keywords are cached per process: a change applies at once (as admins change them)."""
+        self.post_twilio('+14155550220', "Pause")
+        self.assertFalse(self.blacklisted('+14155550220'))
+        keyword = self.env['sms.keyword'].create({'keyword': 'PAUSE', 'action': 'stop', 'language': 'en'})
+        self.post_twilio('+14155550221', "pause")
+        self.assertTrue(self.blacklisted('+14155550221'), "the new keyword is recognised")
+        keyword.active = False
+        self.post_twilio('+14155550222', "PAUSE")
+        self.assertFalse(self.blacklisted('+14155550222'), "the archived keyword is not")
+        self.assertEqual(self.inbound('+14155550222').keyword, False)
+
+    def test_rules_added_or_archived_apply_to_the_next_sms(self):
+        """Match rules are cached per process: a change applies at once."""
+        lead = self.env['crm.lead'].create({'name': 'Deal', 'phone': '+14155550225'})
+        self.rules['lead'].active = False
+        self.post_twilio('+14155550225', "first")
+        self.assertFalse(self.inbound('+14155550225').res_model, "no active rule for leads: to the Inbox")
+        self.env['sms.match.rule'].create({
+            'name': 'Leads again', 'model_id': self.env.ref('crm.model_crm_lead').id, 'phone_fields': 'phone_sanitized'})
+        self.post_twilio('+14155550225', "second")
+        self.assertEqual((self.inbound('+14155550225')[-1].res_model, self.inbound('+14155550225')[-1].res_id),
+                         ('crm.lead', lead.id))
+
     def test_start_opts_back_in_and_twilio_opt_out_type(self):
         number = '+14155550210'
         self.post_twilio(number, "STOP")

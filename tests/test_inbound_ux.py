@@ -106,6 +106,20 @@ class TestInboundUx(FakeProviderCase):
         self.assertEqual((told.model, told.res_id), ('crm.lead', lead.id))
         self.assertFalse(self.needaction(self.salesman))
 
+    def test_an_archived_author_is_not_told_the_responsible_is(self):
+        owner = new_test_user(self.env, login='otto_sms', name='Otto Owner', groups='sales_team.group_sale_salesman')
+        customer = self.partner('Cleo', '+14155550143', user_id=owner.id)
+        composer = self.env['sms.composer'].with_user(self.salesman).with_context(
+            active_model='res.partner', active_id=customer.id, default_composition_mode='comment',
+        ).create({'body': "Your order is ready"})
+        composer.action_send_sms()
+        self.run_postcommit()
+        self.salesman.active = False  # left the company: nobody would read their Inbox
+        self.post_twilio('+14155550143', "Thanks, who do I talk to now?")
+        self.assertFalse(self.needaction(self.salesman))
+        told = self.needaction(owner)
+        self.assertEqual((told.model, told.res_id), ('res.partner', customer.id), "the contact's salesperson is told")
+
     def test_inbox_counts_replies_to_triage(self):
         def counter(user):
             groups = self.env['res.users'].with_user(user)._get_activity_groups()

@@ -43,8 +43,11 @@ class SmsConnectorWebhooks(Controller):
 
     def _authenticated_gateway(self, gateway_id, token):
         """The gateway the URL names, once its token (and the provider's signature) are checked."""
-        gateway = request.env['sms.gateway'].sudo().browse(gateway_id).exists()
-        if not gateway or not gateway.active or not hmac.compare_digest(
+        Gateway = request.env['sms.gateway'].sudo()
+        # one query for the gateway and the settings its adapter reads (active ones only)
+        gateway = Gateway.search_fetch(
+            [('id', '=', gateway_id)], [name for name, field in Gateway._fields.items() if field.column_type])
+        if not gateway or not hmac.compare_digest(
                 (gateway.webhook_token or '').encode(), (token or '').encode()):
             _logger.warning("SMS webhook: unknown gateway or wrong token for gateway id %s", gateway_id)
             raise Forbidden()

@@ -3,6 +3,7 @@ from . import sms_gateway
 from . import sms_gateway_sender
 from . import sms_gateway_price
 from . import sms_message
+from . import sms_config_cache_mixin
 from . import sms_keyword
 from . import sms_match_rule
 from . import sms_sending_window

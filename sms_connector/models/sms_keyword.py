@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import ormcache
 
 from ..tools.keywords import normalize_keyword
 
@@ -11,6 +12,7 @@ class SmsKeyword(models.Model):
     """
 
     _name = 'sms.keyword'
+    _inherit = ['sms.config.cache.mixin']
     _description = 'SMS Opt-out Keyword'
     _order = 'action, sequence, id'
     _rec_name = 'keyword'
@@ -44,9 +46,19 @@ class SmsKeyword(models.Model):
                 raise ValidationError(_("A keyword cannot be empty."))
 
     @api.model
+    @ormcache()
+    def _active_keyword_ids(self):
+        """{normalized keyword: id} of the active keywords.
+
+        Every inbound SMS is looked up, keywords change rarely: cached, cleared when one changes.
+        """
+        keywords = self.sudo().search_fetch([('active', '=', True)], ['normalized'])
+        return {keyword.normalized: keyword.id for keyword in keywords}
+
+    @api.model
     def _match(self, body):
         """The active keyword the whole ``body`` is, or an empty recordset."""
         key = normalize_keyword(body)
         if not key or len(key) > 40:
             return self.browse()
-        return self.search([('normalized', '=', key)], limit=1)
+        return self.browse(self._active_keyword_ids().get(key))

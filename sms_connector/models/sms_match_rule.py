@@ -1,10 +1,20 @@
 from datetime import timedelta
+from typing import NamedTuple
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
+from odoo.tools import SQL, ormcache
 
 DEFAULT_CONVERSATION_DAYS = 30
+
+
+class InboundMatch(NamedTuple):
+    """Where an inbound SMS belongs and who must hear of it."""
+
+    record: object  # the document (sudo), or None
+    rule: object  # the sms.match.rule that found it, may be empty
+    texter: object  # res.users who last texted the number within the conversation window, may be empty
 
 
 class SmsMatchRule(models.Model):
@@ -15,6 +25,7 @@ class SmsMatchRule(models.Model):
     """
 
     _name = 'sms.match.rule'
+    _inherit = ['sms.config.cache.mixin']
     _description = 'SMS Reply Matching Rule'
     _order = 'sequence, id'
 
@@ -55,15 +66,25 @@ class SmsMatchRule(models.Model):
                     if not last:
                         model = self.env[field.comodel_name]
 
+    @api.model
+    @ormcache('company_id')
+    def _rule_specs(self, company_id):
+        """(id, model, phone paths) of the active rules applying to ``company_id``, in order.
+
+        Read on every inbound SMS, changed rarely: cached, the cache is cleared when a rule changes.
+        """
+        rules = self.sudo().search([('active', '=', True), ('company_id', 'in', [False, company_id])])
+        return tuple((rule.id, rule.model, tuple(rule._phone_paths())) for rule in rules)
+
     def _phone_paths(self):
         self.ensure_one()
         return [path.strip() for path in (self.phone_fields or '').split(',') if path.strip()]
 
-    def _find_records(self, number, company, limit=1):
-        """Records of this rule whose number is ``number`` (E.164), most recent first."""
-        self.ensure_one()
-        Model = self.env[self.model].sudo()
-        domain = Domain.OR(Domain(path, '=', number) for path in self._phone_paths())
+    @api.model
+    def _find_records(self, model, paths, number, company, limit=1):
+        """Records of ``model`` whose number is ``number`` (E.164) in one of ``paths``, most recent first."""
+        Model = self.env[model].sudo()
+        domain = Domain.OR(Domain(path, '=', number) for path in paths)
         if 'company_id' in Model._fields and Model._fields['company_id'].store:
             domain &= Domain('company_id', 'in', [False, company.id])
         order = 'create_date desc, id desc' if 'create_date' in Model._fields else 'id desc'
@@ -71,40 +92,62 @@ class SmsMatchRule(models.Model):
 
     @api.model
     def _match(self, number, company):
-        """The record an SMS from ``number`` belongs to, and the rule that found it.
+        """The record an SMS from ``number`` belongs to, the rule that found it, and who texted the number.
 
         A reply belongs to the conversation it answers: the document the last outbound SMS to
         this number was sent from wins when it is recent. Otherwise the first rule that matches.
-        :return: (record or None, rule or empty recordset)
         """
         if not number:
-            return None, self.browse()
-        record = self._last_outbound_record(number, company)
-        rules = self.sudo().search([('company_id', 'in', [False, company.id])])
+            return InboundMatch(None, self.browse(), self.env['res.users'])
+        record, texter = self._recent_conversation(number, company)
+        specs = self._rule_specs(company.id)
         if record is not None:
-            return record, rules.filtered(lambda rule: rule.model == record._name)[:1]
-        for rule in rules:
-            if rule.model not in self.env:
+            rule_id = next((rule_id for rule_id, model, _paths in specs if model == record._name), None)
+            return InboundMatch(record, self.browse(rule_id), texter)
+        for rule_id, model, paths in specs:
+            if model not in self.env:
                 continue
-            found = rule._find_records(number, company)
+            found = self._find_records(model, paths, number, company)
             if found:
-                return found, rule
-        return None, self.browse()
+                return InboundMatch(found, self.browse(rule_id), texter)
+        return InboundMatch(None, self.browse(), texter)
 
     @api.model
-    def _last_outbound_record(self, number, company):
+    def _rule_for(self, model, company):
+        """The first active rule of ``company`` for ``model`` (empty if none)."""
+        rule_id = next((rule_id for rule_id, name, _paths in self._rule_specs(company.id) if name == model), None)
+        return self.browse(rule_id)
+
+    @api.model
+    def _recent_conversation(self, number, company):
+        """The document the last SMS to ``number`` was sent from, and the last user who texted it.
+
+        Within the conversation window (the user: ever, when the window is off). One query for
+        both: every inbound SMS needs them.
+        :return: (record in sudo or None, res.users in sudo, may be empty)
+        """
         days = self._conversation_days()
-        if days <= 0:
-            return None
-        last = self.env['sms.message'].sudo().search([
-            ('direction', '=', 'outbound'), ('number', '=', number), ('company_id', '=', company.id),
-            ('res_model', '!=', False), ('res_id', '!=', False),
-            ('create_date', '>=', fields.Datetime.now() - timedelta(days=days)),
-        ], order='id desc', limit=1)
-        if not last or last.res_model not in self.env:
-            return None
-        record = self.env[last.res_model].sudo().browse(last.res_id).exists()
-        return record or None
+        recent = SQL("TRUE")
+        if days > 0:
+            recent = SQL("m.create_date >= %s", fields.Datetime.now() - timedelta(days=days))
+        sent_to = SQL("m.direction = 'outbound' AND m.number = %s AND m.company_id = %s AND %s",
+                      number, company.id, recent)
+        document = SQL("FALSE") if days <= 0 else SQL("m.res_model IS NOT NULL AND m.res_id IS NOT NULL")
+        self.env['sms.message'].flush_model(
+            ['direction', 'number', 'company_id', 'create_date', 'res_model', 'res_id', 'user_id'])
+        self.env['res.users'].flush_model(['active', 'share'])
+        self.env.cr.execute(SQL("""
+            SELECT (SELECT ARRAY[m.res_model, m.res_id::varchar] FROM sms_message m
+                     WHERE %(sent_to)s AND %(document)s ORDER BY m.id DESC LIMIT 1),
+                   (SELECT m.user_id FROM sms_message m JOIN res_users u ON u.id = m.user_id
+                     WHERE %(sent_to)s AND m.user_id != %(superuser)s AND u.active AND u.share IS NOT TRUE
+                     ORDER BY m.id DESC LIMIT 1)
+        """, sent_to=sent_to, document=document, superuser=SUPERUSER_ID))
+        last_document, texter_id = self.env.cr.fetchone()
+        record = None
+        if last_document and last_document[0] in self.env:
+            record = self.env[last_document[0]].sudo().browse(int(last_document[1])).exists() or None
+        return record, self.env['res.users'].sudo().browse(texter_id)
 
     @api.model
     def _conversation_days(self):

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import SQL, plaintext2html
@@ -11,7 +11,7 @@ from odoo.tools import SQL, plaintext2html
 from ..engine.lifecycle import State
 from ..tools.phone import normalize_number
 from ..tools.segments import count_segments
-from ..tools.trusted_context import Trusted, trusted_value
+from ..tools.trusted_context import Trusted
 
 _logger = logging.getLogger(__name__)
 
@@ -311,16 +311,19 @@ class SmsMessage(models.Model):
         :param inline_replies: whether auto-replies go back in the webhook answer (else they are queued)
         :return: texts to answer in the webhook response
         """
+        # in the gateway's company: its contacts, its chatter alias domain (and no read of the caller's)
+        self = self.with_company(gateway.company_id)  # noqa: PLW0642
+        gateway = gateway.with_env(self.env)
         replies = []
         for inbound in inbounds:
-            message = self._log_inbound(gateway, inbound)
+            message, match = self._log_inbound(gateway, inbound)
             if not message:
                 _logger.info("SMS gateway %s: inbound SMS %s already received, ignored", gateway.id,
                              inbound.provider_message_id)
                 continue
             reply = message._apply_keyword(provider_detected=bool(inbound.keyword))
-            if not message._post_on_record():
-                message._alert_unmatched()
+            if not message._post_on_record(match.record, match.rule, match.texter):
+                message._alert_unmatched(match.texter)
             if reply and inline_replies:
                 replies.append(reply)
                 message._log_inline_reply(reply)
@@ -329,16 +332,23 @@ class SmsMessage(models.Model):
         return replies
 
     @api.model
+    def _already_received(self, gateway, provider_message_id):
+        """Whether ``gateway`` delivered this inbound SMS before (providers retry their webhooks)."""
+        self.flush_model(['gateway_id', 'provider_message_id', 'direction'])
+        self.env.cr.execute(SQL(
+            "SELECT 1 FROM sms_message WHERE gateway_id = %s AND provider_message_id = %s AND direction = 'inbound'",
+            gateway.id, provider_message_id))
+        return bool(self.env.cr.rowcount)
+
+    @api.model
     def _log_inbound(self, gateway, inbound):
-        """The sms.message of one inbound SMS, matched to its record; empty if already received."""
-        domain = [('gateway_id', '=', gateway.id), ('provider_message_id', '=', inbound.provider_message_id),
-                  ('direction', '=', 'inbound')]
-        if self.search_count(domain, limit=1):
-            return self.browse()
+        """The sms.message of one inbound SMS and its InboundMatch; an empty message if already received."""
+        if self._already_received(gateway, inbound.provider_message_id):
+            return self.browse(), None
         number = normalize_number(inbound.sender).e164 or inbound.sender
         keyword = inbound.keyword or self.env['sms.keyword'].sudo()._match(inbound.body).action or False
-        record, rule = self.env['sms.match.rule']._match(number, gateway.company_id)
-        partner = self._partner_for(record, number, gateway.company_id)
+        match = self.env['sms.match.rule']._match(number, gateway.company_id)
+        partner = self._partner_for(match.record, number, gateway.company_id)
         info = count_segments(inbound.body or '')
         vals = {
             'direction': 'inbound',
@@ -351,20 +361,18 @@ class SmsMessage(models.Model):
             'segments': inbound.segments or info.segments,
             'encoding': info.encoding,
             'partner_id': partner.id,
-            'res_model': record._name if record is not None else False,
-            'res_id': record.id if record is not None else False,
+            'res_model': match.record._name if match.record is not None else False,
+            'res_id': match.record.id if match.record is not None else False,
             'company_id': gateway.company_id.id,
             'received_date': fields.Datetime.now(),
             'keyword': keyword,
-            'to_triage': record is None and not keyword,
+            'to_triage': match.record is None and not keyword,
         }
         try:
             with self.env.cr.savepoint():
-                message = self.create(vals)
+                return self.create(vals), match
         except psycopg2.errors.UniqueViolation:
-            return self.browse()  # the same SMS received concurrently by another worker
-        message = message.with_context(sms_connector_match_rule=Trusted(rule.id))
-        return message
+            return self.browse(), None  # the same SMS received concurrently by another worker
 
     @api.model
     def _partner_for(self, record, number, company):
@@ -381,7 +389,7 @@ class SmsMessage(models.Model):
                 partner = record
             elif (field := record._fields.get('partner_id')) and field.comodel_name == 'res.partner':
                 partner = record.partner_id
-            if partner := partner.sudo().filtered_domain(shared):
+            if partner := partner.sudo().filtered(lambda p: p.company_id.id in (False, company.id)):
                 return partner
         if not number:
             return Partner
@@ -451,10 +459,14 @@ class SmsMessage(models.Model):
                 body=_("%(note)s (%(date)s UTC)", note=note, date=when), subtype_xmlid='mail.mt_note')
         return entries
 
-    def _post_on_record(self):
-        """Show the reply in the record's chatter as an incoming SMS and tell its responsible user."""
+    def _post_on_record(self, record=None, rule=None, texter=None):
+        """Show the reply in the record's chatter as an incoming SMS and tell its responsible user.
+
+        ``record``, ``rule`` and ``texter`` are the InboundMatch when the caller has it (else looked up).
+        """
         self.ensure_one()
-        record = self._record_sudo()
+        if record is None:
+            record = self._record_sudo()
         if record is None or not hasattr(record, 'message_post'):
             return False
         record = record.with_context(mail_create_nosubscribe=True, mail_post_autofollow_author_skip=True)
@@ -465,45 +477,43 @@ class SmsMessage(models.Model):
         if responsible and responsible.partner_id not in record.message_partner_ids:
             record.message_subscribe(partner_ids=responsible.partner_id.ids)
         partner = self.partner_id
-        told = self._reply_recipient(record)
+        told = self._reply_recipient(record, texter)
+        # message_post reads these fields only: fetched alone, not the hundred columns of the company
+        (self.env.company | self.company_id).fetch(['alias_domain_id', 'name'])
+        self.env.user.fetch(['share'])
         posted = record.message_post(
             body=self.body or '', message_type='sms', subtype_xmlid='mail.mt_comment',
             author_id=partner.id or False, email_from=None if partner else self.number)
         # not in partner_ids: Odoo would text them the customer's SMS (message_type 'sms')
         self._put_in_inbox(posted, told)
-        rule = self.env['sms.match.rule'].sudo().browse(
-            trusted_value(self.env.context, 'sms_connector_match_rule')).exists()
-        if not rule:
-            rule = self.env['sms.match.rule'].sudo().search(
-                [('model', '=', record._name), ('company_id', 'in', [False, self.company_id.id])], limit=1)
-        if rule.create_activity and responsible and hasattr(record, 'activity_schedule'):
-            record.activity_schedule(
-                activity_type_id=rule.activity_type_id.id or self.env.ref('mail.mail_activity_data_todo').id,
-                summary=_("Answer the SMS from %(number)s", number=self.number),
-                note=plaintext2html(self.body or ''), user_id=responsible.id)  # their text, never HTML
+        if responsible and hasattr(record, 'activity_schedule'):
+            rule = rule or self.env['sms.match.rule']._rule_for(record._name, self.company_id)
+            if rule.create_activity:
+                record.activity_schedule(
+                    activity_type_id=rule.activity_type_id.id or self.env.ref('mail.mail_activity_data_todo').id,
+                    summary=_("Answer the SMS from %(number)s", number=self.number),
+                    note=plaintext2html(self.body or ''), user_id=responsible.id)  # their text, never HTML
         return True
 
-    def _reply_recipient(self, record=None):
-        """Who must hear of this reply: the user who last texted the number, else the record's responsible."""
+    def _reply_recipient(self, record=None, texter=None):
+        """Who must hear of this reply: the user who last texted the number, else the record's responsible.
+
+        :param texter: that user (res.users, may be empty) when the caller looked them up already
+        """
         self.ensure_one()
-        Users = self.env['res.users'].sudo()
-        domain = [('direction', '=', 'outbound'), ('number', '=', self.number), ('company_id', '=', self.company_id.id),
-                  ('user_id', '!=', False), ('user_id', '!=', SUPERUSER_ID), ('user_id.share', '=', False)]
-        days = self.env['sms.match.rule']._conversation_days()
-        if days > 0:
-            domain.append(('create_date', '>=', fields.Datetime.now() - timedelta(days=days)))
-        last = self.sudo().search(domain, order='id desc', limit=1)
-        if last:
-            return last.user_id
+        if texter is None:
+            texter = self.env['sms.match.rule']._recent_conversation(self.number, self.company_id)[1]
+        if texter:
+            return texter
         field = record._fields.get('user_id') if record is not None else None
         if field and field.comodel_name == 'res.users' and record.user_id.active and not record.user_id.share:
-            return Users.browse(record.user_id.id)
-        return Users
+            return self.env['res.users'].sudo().browse(record.user_id.id)
+        return self.env['res.users'].sudo()
 
-    def _alert_unmatched(self):
+    def _alert_unmatched(self, texter=None):
         """A reply no record took: tell the user who texted that number in their Inbox (opens this SMS)."""
         self.ensure_one()
-        told = self._reply_recipient()
+        told = self._reply_recipient(texter=texter)
         if not told:
             return
         posted = self.env['mail.thread'].sudo().message_notify(
