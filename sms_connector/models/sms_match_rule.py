@@ -100,11 +100,9 @@ class SmsMatchRule(models.Model):
         if not number:
             return InboundMatch(None, self.browse(), self.env['res.users'])
         record, texter = self._recent_conversation(number, company)
-        specs = self._rule_specs(company.id)
         if record is not None:
-            rule_id = next((rule_id for rule_id, model, _paths in specs if model == record._name), None)
-            return InboundMatch(record, self.browse(rule_id), texter)
-        for rule_id, model, paths in specs:
+            return InboundMatch(record, self._rule_for(record._name, company), texter)
+        for rule_id, model, paths in self._rule_specs(company.id):
             if model not in self.env:
                 continue
             found = self._find_records(model, paths, number, company)
