@@ -241,6 +241,16 @@ class TestInboundSms(FakeProviderCase):
         thread = self.env['sms.conversation'].browse(action['res_id'])._messages()
         self.assertEqual(thread.mapped('direction'), ['outbound', 'inbound', 'inbound', 'inbound'])
 
+    def test_with_the_conversation_window_off_the_rules_decide(self):
+        customer = self.partner('Fay', '+14155550171')
+        order = self.env['sale.order'].create({'partner_id': customer.id})
+        self.assertEqual(self.send_single(order, "Your quotation is ready").state, 'sent')
+        self.env['ir.config_parameter'].set_param('sms_connector.conversation_days', 0)
+        self.post_twilio('+14155550171', "ok for me")
+        message = self.inbound('+14155550171')
+        self.assertEqual((message.res_model, message.res_id), ('res.partner', customer.id),
+                         "no document is a conversation: the contact's rule matches")
+
     # inbox ---------------------------------------------------------------------
     def test_unmatched_reply_lands_in_inbox_then_is_linked(self):
         self.post_twilio('+14155550190', "Who is this?")

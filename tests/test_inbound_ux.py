@@ -39,7 +39,7 @@ class TestInboundUx(FakeProviderCase):
     def inbound(self, number):
         return self.env['sms.message'].search([('direction', '=', 'inbound'), ('number', '=', number)], order='id')
 
-    # issue 14.5 ------------------------------------------------------------------
+    # Octopush replies -------------------------------------------------------
     def test_octopush_reply_leaves_with_a_sender(self):
         customer = self.partner('Zoé', '+33612345699', country='base.fr', user_id=self.salesman.id)
         self.post_octopush({'message_id': 'sms_1', 'number': '33612345699', 'text': "Vous livrez samedi ?",
@@ -55,7 +55,7 @@ class TestInboundUx(FakeProviderCase):
         self.assertEqual(request['payload']['text'], "Oui, samedi matin")
         self.assertEqual(request['payload'].get('sender'), '33700000001', "from the number the customer wrote to")
 
-    # issue 14.6 ------------------------------------------------------------------
+    # Octopush callbacks -----------------------------------------------------
     def test_octopush_callbacks_in_the_same_second_are_all_received(self):
         self.partner('Zoé', '+33612345699', country='base.fr')
         first = {'message_id': 'sms_1', 'number': '33612345699', 'text': "Oui",
@@ -68,7 +68,7 @@ class TestInboundUx(FakeProviderCase):
                          "only true replays are ignored")
         self.assertTrue(self.env['phone.blacklist'].search([('number', '=', '+33612345699')]))
 
-    # issue 16.1 ------------------------------------------------------------------
+    # who is told of a reply -------------------------------------------------
     def post_twilio(self, number, body, to='+15005550006'):
         path = f"/sms_connector/inbound/{self.twilio.id}/{self.twilio.webhook_token}"
         params = {'MessageSid': 'SM' + secrets.token_hex(16), 'AccountSid': TWILIO_SID, 'From': number, 'To': to,
@@ -78,17 +78,21 @@ class TestInboundUx(FakeProviderCase):
         self.assertEqual(response.status_code, 200)
         return response
 
+    def text_as(self, user, record, body):
+        """``user`` texts ``record`` from its form (the SMS composer in comment mode), sent at once."""
+        composer = self.env['sms.composer'].with_user(user).with_context(
+            active_model=record._name, active_id=record.id, default_composition_mode='comment',
+        ).create({'body': body})
+        composer.action_send_sms()
+        self.run_postcommit()
+
     def needaction(self, user):
         return self.env['mail.message'].with_user(user).search([('needaction', '=', True)])
 
     def test_the_salesperson_who_texted_is_told_of_the_reply(self):
         other = new_test_user(self.env, login='otto_sms', name='Otto Owner', groups='sales_team.group_sale_salesman')
         customer = self.partner('Cleo', '+14155550142', user_id=other.id)
-        composer = self.env['sms.composer'].with_user(self.salesman).with_context(
-            active_model='res.partner', active_id=customer.id, default_composition_mode='comment',
-        ).create({'body': "Your order is ready"})
-        composer.action_send_sms()
-        self.run_postcommit()
+        self.text_as(self.salesman, customer, "Your order is ready")
         self.assertFalse(self.needaction(self.salesman))
         self.post_twilio('+14155550142', "Great, I'll come by tomorrow")
         told = self.needaction(self.salesman)
@@ -109,16 +113,20 @@ class TestInboundUx(FakeProviderCase):
     def test_an_archived_author_is_not_told_the_responsible_is(self):
         owner = new_test_user(self.env, login='otto_sms', name='Otto Owner', groups='sales_team.group_sale_salesman')
         customer = self.partner('Cleo', '+14155550143', user_id=owner.id)
-        composer = self.env['sms.composer'].with_user(self.salesman).with_context(
-            active_model='res.partner', active_id=customer.id, default_composition_mode='comment',
-        ).create({'body': "Your order is ready"})
-        composer.action_send_sms()
-        self.run_postcommit()
+        self.text_as(self.salesman, customer, "Your order is ready")
         self.salesman.active = False  # left the company: nobody would read their Inbox
         self.post_twilio('+14155550143', "Thanks, who do I talk to now?")
         self.assertFalse(self.needaction(self.salesman))
         told = self.needaction(owner)
         self.assertEqual((told.model, told.res_id), ('res.partner', customer.id), "the contact's salesperson is told")
+
+    def test_with_the_conversation_window_off_the_author_is_still_told(self):
+        customer = self.partner('Cleo', '+14155550144')
+        self.text_as(self.salesman, customer, "Your order is ready")
+        self.env['ir.config_parameter'].set_param('sms_connector.conversation_days', 0)
+        self.post_twilio('+14155550144', "Thanks")
+        told = self.needaction(self.salesman)
+        self.assertEqual((told.model, told.res_id), ('res.partner', customer.id))
 
     def test_inbox_counts_replies_to_triage(self):
         def counter(user):
@@ -138,15 +146,11 @@ class TestInboundUx(FakeProviderCase):
         self.assertFalse(second.to_triage)
         self.assertEqual(counter(self.manager), 0)
 
-    # issue 16.7 ------------------------------------------------------------------
+    # the conversation view --------------------------------------------------
     def test_conversation_is_a_thread_with_a_reply_box(self):
         customer = self.partner('Cleo', '+14155550142', user_id=self.salesman.id)
         partner_form = customer.with_user(self.salesman)
-        composer = self.env['sms.composer'].with_user(self.salesman).with_context(
-            active_model='res.partner', active_id=customer.id, default_composition_mode='comment',
-        ).create({'body': "Your order is ready"})
-        composer.action_send_sms()
-        self.run_postcommit()
+        self.text_as(self.salesman, customer, "Your order is ready")
         self.post_twilio('+14155550142', "<script>alert(1)</script> & tomorrow?", to='+15005550099')
 
         action = partner_form.action_view_sms_conversation()
@@ -182,7 +186,7 @@ class TestInboundUx(FakeProviderCase):
         self.assertEqual(self.fake.twilio_messages[-1]['body'], "Your florist, hello!")
         self.assertFalse(message.to_triage, "answered: off the Inbox's count")
 
-    # issue 16.8 ------------------------------------------------------------------
+    # settings and chatter failures ------------------------------------------
     def test_settings_show_our_gateways_instead_of_odoo_credits(self):
         admin = new_test_user(self.env, login='ada_admin', name='Ada Admin', groups='base.group_system')
         settings = self.env['res.config.settings'].with_user(admin)
@@ -195,11 +199,7 @@ class TestInboundUx(FakeProviderCase):
     def test_refused_key_shows_the_gateway_words_not_unregistered_account(self):
         customer = self.partner('Cleo', '+14155550142')
         self.twilio.secret = 'revoked-token'
-        composer = self.env['sms.composer'].with_user(self.salesman).with_context(
-            active_model='res.partner', active_id=customer.id, default_composition_mode='comment',
-        ).create({'body': "Hello"})
-        composer.action_send_sms()
-        self.run_postcommit()
+        self.text_as(self.salesman, customer, "Hello")
         message = customer.message_ids.filtered(lambda m: m.message_type == 'sms')
         notification = message.notification_ids
         self.assertEqual((notification.notification_status, notification.failure_type), ('exception', 'sms_acc'))
@@ -210,7 +210,7 @@ class TestInboundUx(FakeProviderCase):
         assets = self.env['ir.asset']._get_asset_paths('web.assets_backend', {})
         self.assertTrue(any('sms_connector/static/src/' in path for path, *_rest in assets))
 
-    # issue 16.9 ------------------------------------------------------------------
+    # views as the salesman sees them ----------------------------------------
     def arch(self, model, view_type, user, view_id=False, context=None):
         views = self.env[model].with_user(user).with_context(**(context or {})).get_views([(view_id, view_type)])
         return etree.fromstring(views['views'][view_type]['arch'])

@@ -125,12 +125,13 @@ class SmsMatchRule(models.Model):
         :return: (record in sudo or None, res.users in sudo, may be empty)
         """
         days = self._conversation_days()
-        recent = SQL("TRUE")
         if days > 0:
             recent = SQL("m.create_date >= %s", fields.Datetime.now() - timedelta(days=days))
+            document = SQL("m.res_model IS NOT NULL AND m.res_id IS NOT NULL")
+        else:  # window off: no document is a conversation, any past author still hears of the reply
+            recent, document = SQL("TRUE"), SQL("FALSE")
         sent_to = SQL("m.direction = 'outbound' AND m.number = %s AND m.company_id = %s AND %s",
                       number, company.id, recent)
-        document = SQL("FALSE") if days <= 0 else SQL("m.res_model IS NOT NULL AND m.res_id IS NOT NULL")
         self.env['sms.message'].flush_model(
             ['direction', 'number', 'company_id', 'create_date', 'res_model', 'res_id', 'user_id'])
         self.env['res.users'].flush_model(['active', 'share'])
