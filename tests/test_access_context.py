@@ -1,4 +1,4 @@
-"""Context keys are caller input (issue 11.6): an SMS user cannot pick the sender, the reply route or
+"""Context keys are caller input: an SMS user cannot pick the sender, the reply route or
 skip the opt-out confirmation by passing them over JSON-RPC; the product's own paths still can."""
 from datetime import timedelta
 

@@ -1,6 +1,5 @@
-"""Received SMS as each user sees them: who triages unmatched replies (issues 11.9, 14.2), one
-visibility rule for every access path (issue 11 "Also"), retry (14.3), company isolation (11.8),
-inbound text never becomes HTML (11.4)."""
+"""Received SMS as each user sees them: who triages unmatched replies, one visibility rule for
+every access path, retry, company isolation, inbound text never becomes HTML."""
 import secrets
 from unittest.mock import patch
 
@@ -46,7 +45,7 @@ class TestInboxAccess(AccessCase):
         return self.env['sms.message'].search([('direction', '=', 'inbound'), ('number', '=', number)],
                                               order='id desc', limit=1)
 
-    # 11.9: inbox actions over RPC ---------------------------------------------------------
+    # inbox actions over RPC ---------------------------------------------------------
     def test_sms_user_cannot_file_unmatched_replies_by_rpc(self):
         message = self.post_twilio('+14155550210', "Who is this?")
         self.assertFalse(message.res_id)
@@ -63,7 +62,7 @@ class TestInboxAccess(AccessCase):
         action = message.with_user(self.sms_manager).action_create_partner()
         self.assertEqual(message.res_id, action['res_id'])
 
-    # 14.2: who triages -------------------------------------------------------------------
+    # who triages -------------------------------------------------------------------
     def test_by_default_only_managers_triage(self):
         message = self.post_twilio('+14155550211', "Unknown sender")
         inbox_menu = self.env.ref('sms_connector.sms_inbox_menu')
@@ -100,7 +99,7 @@ class TestInboxAccess(AccessCase):
         self.allow_user_triage(False)
         self.assertNotIn(inbox_menu.id, self.env['ir.ui.menu'].with_user(self.sms_user)._visible_menu_ids())
 
-    # issue 11 "Also": one rule for search, read, has_access and _filtered_access -----------------
+    # one rule for search, read, has_access and _filtered_access ---------------------------
     def test_every_access_path_agrees(self):
         colleague = self.salesman
         mine = self.env['crm.lead'].create({'name': 'Mine', 'phone': '+14155550214', 'user_id': self.sms_user.id})
@@ -129,7 +128,7 @@ class TestInboxAccess(AccessCase):
         self.assertNotIn('Seq Scan on sms_message', plan)
         self.env.cr.execute("SET LOCAL enable_seqscan = on")
 
-    # 14.3: retry as an SMS user ------------------------------------------------------------------
+    # retry as an SMS user ------------------------------------------------------------------
     def failed_log(self, user, number):
         return self.env['sms.message'].create({
             'number': number, 'body': 'Your parcel', 'state': 'failed', 'error_message': 'refused',
@@ -154,7 +153,7 @@ class TestInboxAccess(AccessCase):
         self.assertIsInstance(error, JsonRpcException)
         self.assertFalse(failed.retry_id or own.retry_id)
 
-    # 11.8: company isolation of the sender's contact ----------------------------------------------
+    # company isolation of the sender's contact ----------------------------------------------
     def test_inbound_on_company_b_never_names_company_a_contact(self):
         private = self.env['res.partner'].create({'name': 'Private of A', 'phone': '+14155550220',
                                                   'company_id': self.company.id})
@@ -168,7 +167,7 @@ class TestInboxAccess(AccessCase):
         message_a = self.post_twilio('+14155550220', "Hi A")
         self.assertEqual(message_a.partner_id, private, "company A still recognises its contact")
 
-    # 11.4: inbound text is text --------------------------------------------------------------------
+    # inbound text is text --------------------------------------------------------------------
     def test_inbound_body_escaped_in_activity_and_notifications(self):
         responsible = self.sms_user
         self.env.ref('sms_connector.sms_match_rule_partner').create_activity = True

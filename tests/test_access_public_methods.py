@@ -1,4 +1,4 @@
-"""Every public method of the product's models refuses users without SMS rights (issue 11.1).
+"""Every public method of the product's models refuses users without SMS rights.
 
 Any logged-in user can call a public method (no leading underscore) over JSON-RPC. The methods
 are found by introspecting the registry: every method defined in the three addons' code. Each is

@@ -1,4 +1,4 @@
-"""Who may send SMS (issues 11.3 and 15.1): every internal user as with Odoo alone, unless the setting
+"""Who may send SMS: every internal user as with Odoo alone, unless the setting
 "Only SMS users may send SMS" is on; then only SMS users, SMS managers and administrators, through
 every path that creates SMS. Automations (superuser) are never gated."""
 from odoo.exceptions import AccessError

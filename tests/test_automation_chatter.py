@@ -1,4 +1,4 @@
-"""Issue 15.3: automation SMS are SMS in the chatter, with their delivery status, like manual ones.
+"""Automation SMS are SMS in the chatter, with their delivery status, like manual ones.
 
 As the salesperson whose action fires the automation (no SMS rights needed): confirming an order
 texts the customer; when the provider refuses the SMS, the chatter shows a failed SMS (red

@@ -1,4 +1,4 @@
-"""Issue 14.10: SMS > Configuration > Automations, for an SMS manager who is not a system admin.
+"""SMS > Configuration > Automations, for an SMS manager who is not a system admin.
 
 Reached as the web client does: the menu, its action, the list (archived rules included, with the
 template each sends) and its toggle (``web_save`` of ``active``), over JSON-RPC as that manager.

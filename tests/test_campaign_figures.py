@@ -60,7 +60,7 @@ class TestCampaignFigures(FakeProviderCase):
         return self.env['sms.message'].with_user(self.marketer).search(
             [('mailing_id', '=', mailing.id)] + [(k, '=', v) for k, v in domain.items()], order='id')
 
-    # test campaign report (issues 14.9, 16.5, 11.5) ----------------------------------
+    # test campaign report ----------------------------------
     def test_report_skips_what_odoo_skips_one_reason_per_line(self):
         ann = self.partner('Ann', '+14155550401')
         ann_again = self.partner('Ann again', '+1 415-555-0401')  # the same number: Odoo sends once
@@ -167,7 +167,7 @@ class TestCampaignFigures(FakeProviderCase):
         self.assertEqual(mailing.sms_connector_preview_res_id, bob.id)
         self.assertEqual(mailing.sms_connector_test_summary, "2 recipients, 0 errors")
 
-    # cost estimate (issue 14.7) -------------------------------------------------------
+    # cost estimate -------------------------------------------------------
     def test_estimate_per_destination_country_and_gateway(self):
         eur, usd = self.env.ref('base.EUR'), self.env.ref('base.USD')
         self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.5, 'name': '2020-01-01'})
@@ -210,7 +210,7 @@ class TestCampaignFigures(FakeProviderCase):
             counts.append(self.env.cr.sql_log_count - before)
         self.assertEqual(counts[1], counts[2], "the number of queries does not grow with the audience")
 
-    # skipped recipients in SMS Activity and statistics (issues 14.4, 16.4) ----------------
+    # skipped recipients in SMS Activity and statistics ----------------
     def test_skipped_recipients_are_logged_with_reason_and_counted(self):
         ann = self.partner('Ann', '+14155550430')
         ann_again = self.partner('Ann again', '+14155550430')
@@ -279,7 +279,7 @@ class TestCampaignFigures(FakeProviderCase):
         mailing.invalidate_recordset()
         self.assertEqual(mailing.with_user(self.marketer).sms_connector_stat_replied, 1)
 
-    # money (issue 16.3) -----------------------------------------------------------------
+    # money -----------------------------------------------------------------
     def test_costs_carry_their_currency_and_totals_do_not_mix(self):
         eur, usd = self.env.ref('base.EUR'), self.env.ref('base.USD')
         self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.5, 'name': '2020-01-01'})

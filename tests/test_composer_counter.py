@@ -1,4 +1,4 @@
-"""Issue 15.2: one counter line in "Send SMS": Odoo's, extended with the encoding detail and the cost.
+"""One counter line in "Send SMS": Odoo's, extended with the encoding detail and the cost.
 
 Driven in Chromium as an SMS user (tour ``sms_connector_composer_counter_tour``): the counter is the
 one under the text, counted as the networks count (a € counts double and stays GSM-7), with the

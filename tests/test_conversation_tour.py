@@ -1,4 +1,4 @@
-"""Browser test: the conversation with a customer as a thread with a reply box (issue 16.7).
+"""Browser test: the conversation with a customer as a thread with a reply box.
 
 A real Chromium opens a contact who answered an SMS, clicks *Conversation*, reads the thread and
 answers from the reply box; the answer leaves over HTTP from the number the customer wrote to.

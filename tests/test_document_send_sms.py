@@ -1,4 +1,4 @@
-"""Issue 14.1: "Send SMS" on quotations and invoices, as a salesperson and an invoicing user.
+"""The "Send SMS" action on quotations and invoices, as a salesperson and an invoicing user.
 
 Reached like the web client does: the header button and the Action menu (form: one document,
 list: the selection), the composer's first load, save and "Send", over JSON-RPC as that user.

@@ -1,4 +1,4 @@
-"""Replies people are told about, threads they can read, and Octopush replies that leave (issues 14, 16).
+"""Replies people are told about, threads they can read, and Octopush replies that leave.
 
 Written as the users concerned: the salesperson who texted a customer, an SMS user answering.
 """

@@ -1,4 +1,4 @@
-"""Issue 14.8: scheduled SMS show their planned date; their author or a manager cancels or
+"""Scheduled SMS show their planned date; their author or a manager cancels or
 reschedules them before they leave, another SMS user may not.
 
 Each user acts over the web client's JSON-RPC: the composer's *Send on*, SMS Activity's list,

@@ -1,4 +1,5 @@
-"""Never twice, never lost, in one process: fault tests for issue 10's defects 1-7, 9 and failover.
+"""Never twice, never lost, in one process: fault tests for poison SMS, opt-out refusals,
+failed lookups, identical SMS, parked delivery reports, recovery, retries, SMS to check and failover.
 
 Every scenario goes through the entry points a user or a provider uses (composer, automation,
 ``sms.send()`` then the commit, the queue cron, webhooks over HTTP) and counts what the fake

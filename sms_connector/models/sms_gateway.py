@@ -52,7 +52,7 @@ class SmsGateway(models.Model):
         default='send', required=True,
         help="Marketing SMS never go to numbers that replied STOP. Choose whether transactional ones "
              "(order, invoice, automation messages) still do. A user can always confirm a single manual SMS.")
-    # campaigns (issue 4): legal opt-out mention and prices for the cost estimate
+    # campaigns: legal opt-out mention and prices for the cost estimate
     opt_out_mention = fields.Char(
         "Opt-out mention", default="STOP au 30101",
         help="Text marketing SMS to France must contain (\"Test campaign\" checks it).")

@@ -1,4 +1,4 @@
-"""Fields renamed so one concept has one name (issue 13): keep the data of an installed database.
+"""Fields renamed so one concept has one name: keep the data of an installed database.
 
 Before the new code loads, rename each column and the field's ``ir.model.fields`` row with its
 external ids (field and selection values), so Odoo finds the renamed field with its data instead
