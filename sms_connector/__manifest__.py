@@ -1,6 +1,6 @@
 {
     'name': 'SMS Connector',
-    'version': '19.0.1.0.2',
+    'version': '19.0.1.0.3',
     'summary': 'Send SMS through your own providers (Twilio, Octopush, ...): routing, concurrent sending, delivery log',
     'category': 'Marketing/SMS',
     'author': 'SMS Connector contributors',

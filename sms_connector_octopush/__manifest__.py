@@ -1,6 +1,6 @@
 {
     'name': 'SMS Connector - Octopush',
-    'version': '19.0.1.0.2',
+    'version': '19.0.1.0.3',
     'summary': 'Send and track SMS through your Octopush account (API v1)',
     'category': 'Marketing/SMS',
     'author': 'SMS Connector contributors',

@@ -47,9 +47,9 @@ class FakeProviderCase(HttpCase):
         return self.env['res.partner'].create({
             'name': name, 'phone': phone, 'country_id': self.env.ref(country).id, **vals})
 
-    def send_single(self, record, body="Hello"):
-        """Click "Send SMS" on ``record`` as a user would (comment mode, sent at once)."""
-        composer = self.env['sms.composer'].with_context(
+    def send_single(self, record, body="Hello", user=None):
+        """Click "Send SMS" on ``record`` as ``user`` would (comment mode, sent at once)."""
+        composer = self.env['sms.composer'].with_user(user or self.env.user).with_context(
             active_model=record._name, active_id=record.id, default_composition_mode='comment',
         ).create({'body': body})
         composer.action_send_sms()

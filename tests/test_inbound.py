@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import TWILIO_SID, TWILIO_SID_B, TWILIO_TOKEN_B, FakeProviderCase
 
@@ -250,6 +251,30 @@ class TestInboundSms(FakeProviderCase):
         message = self.inbound('+14155550171')
         self.assertEqual((message.res_model, message.res_id), ('res.partner', customer.id),
                          "no document is a conversation: the contact's rule matches")
+
+    def test_a_number_that_texts_often_is_matched_from_its_own_rows(self):
+        customer = self.partner('Fay', '+14155550172')
+        order = self.env['sale.order'].create({'partner_id': customer.id})
+        self.assertEqual(self.send_single(order, "Your quotation is ready").state, 'sent')
+        # a log where this number replied 300 times after the SMS, among 3,000 SMS sent to others' documents
+        self.env.cr.execute("""
+            INSERT INTO sms_message (direction, state, number, purpose, company_id, res_model, res_id,
+                                     create_date, write_date)
+            SELECT 'inbound', 'received', '+14155550172', 'transactional', %(company)s, NULL, NULL, now(), now()
+              FROM generate_series(1, 300)
+            UNION ALL
+            SELECT 'outbound', 'delivered', '+1415600' || lpad(i::text, 4, '0'), 'transactional', %(company)s,
+                   'res.partner', i, now(), now()
+              FROM generate_series(1, 3000) AS i
+        """, {'company': self.env.company.id})
+        self.env.cr.execute("ANALYZE sms_message")
+        query = self.env['sms.match.rule']._recent_conversation_query('+14155550172', self.env.company)
+        self.env.cr.execute(SQL("EXPLAIN %s", query))
+        plan = '\n'.join(row[0] for row in self.env.cr.fetchall())
+        self.assertEqual(plan.count('sms_message_number_idx'), 2, f"both lookups read the number's rows:\n{plan}")
+        self.assertNotIn('sms_message_pkey', plan, "not the whole log walked backwards by id")
+        self.post_twilio('+14155550172', "ok for me")
+        self.assertEqual(self.inbound('+14155550172').filtered('body').res_model, 'sale.order')
 
     # inbox ---------------------------------------------------------------------
     def test_unmatched_reply_lands_in_inbox_then_is_linked(self):

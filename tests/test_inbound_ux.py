@@ -78,21 +78,13 @@ class TestInboundUx(FakeProviderCase):
         self.assertEqual(response.status_code, 200)
         return response
 
-    def text_as(self, user, record, body):
-        """``user`` texts ``record`` from its form (the SMS composer in comment mode), sent at once."""
-        composer = self.env['sms.composer'].with_user(user).with_context(
-            active_model=record._name, active_id=record.id, default_composition_mode='comment',
-        ).create({'body': body})
-        composer.action_send_sms()
-        self.run_postcommit()
-
     def needaction(self, user):
         return self.env['mail.message'].with_user(user).search([('needaction', '=', True)])
 
     def test_the_salesperson_who_texted_is_told_of_the_reply(self):
         other = new_test_user(self.env, login='otto_sms', name='Otto Owner', groups='sales_team.group_sale_salesman')
         customer = self.partner('Cleo', '+14155550142', user_id=other.id)
-        self.text_as(self.salesman, customer, "Your order is ready")
+        self.send_single(customer, "Your order is ready", user=self.salesman)
         self.assertFalse(self.needaction(self.salesman))
         self.post_twilio('+14155550142', "Great, I'll come by tomorrow")
         told = self.needaction(self.salesman)
@@ -113,7 +105,7 @@ class TestInboundUx(FakeProviderCase):
     def test_an_archived_author_is_not_told_the_responsible_is(self):
         owner = new_test_user(self.env, login='otto_sms', name='Otto Owner', groups='sales_team.group_sale_salesman')
         customer = self.partner('Cleo', '+14155550143', user_id=owner.id)
-        self.text_as(self.salesman, customer, "Your order is ready")
+        self.send_single(customer, "Your order is ready", user=self.salesman)
         self.salesman.active = False  # left the company: nobody would read their Inbox
         self.post_twilio('+14155550143', "Thanks, who do I talk to now?")
         self.assertFalse(self.needaction(self.salesman))
@@ -122,7 +114,7 @@ class TestInboundUx(FakeProviderCase):
 
     def test_with_the_conversation_window_off_the_author_is_still_told(self):
         customer = self.partner('Cleo', '+14155550144')
-        self.text_as(self.salesman, customer, "Your order is ready")
+        self.send_single(customer, "Your order is ready", user=self.salesman)
         self.env['ir.config_parameter'].set_param('sms_connector.conversation_days', 0)
         self.post_twilio('+14155550144', "Thanks")
         told = self.needaction(self.salesman)
@@ -150,7 +142,7 @@ class TestInboundUx(FakeProviderCase):
     def test_conversation_is_a_thread_with_a_reply_box(self):
         customer = self.partner('Cleo', '+14155550142', user_id=self.salesman.id)
         partner_form = customer.with_user(self.salesman)
-        self.text_as(self.salesman, customer, "Your order is ready")
+        self.send_single(customer, "Your order is ready", user=self.salesman)
         self.post_twilio('+14155550142', "<script>alert(1)</script> & tomorrow?", to='+15005550099')
 
         action = partner_form.action_view_sms_conversation()
@@ -199,7 +191,7 @@ class TestInboundUx(FakeProviderCase):
     def test_refused_key_shows_the_gateway_words_not_unregistered_account(self):
         customer = self.partner('Cleo', '+14155550142')
         self.twilio.secret = 'revoked-token'
-        self.text_as(self.salesman, customer, "Hello")
+        self.send_single(customer, "Hello", user=self.salesman)
         message = customer.message_ids.filtered(lambda m: m.message_type == 'sms')
         notification = message.notification_ids
         self.assertEqual((notification.notification_status, notification.failure_type), ('exception', 'sms_acc'))

@@ -124,6 +124,19 @@ class SmsMatchRule(models.Model):
         both: every inbound SMS needs them.
         :return: (record in sudo or None, res.users in sudo, may be empty)
         """
+        self.env['sms.message'].flush_model(
+            ['direction', 'number', 'company_id', 'create_date', 'res_model', 'res_id', 'user_id'])
+        self.env['res.users'].flush_model(['active', 'share'])
+        self.env.cr.execute(self._recent_conversation_query(number, company))
+        last_document, texter_id = self.env.cr.fetchone()
+        record = None
+        if last_document and last_document[0] in self.env:
+            record = self.env[last_document[0]].sudo().browse(int(last_document[1])).exists() or None
+        return record, self.env['res.users'].sudo().browse(texter_id)
+
+    @api.model
+    def _recent_conversation_query(self, number, company):
+        """The SQL of _recent_conversation: both lookups read the number's outbound rows newest first."""
         days = self._conversation_days()
         if days > 0:
             recent = SQL("m.create_date >= %s", fields.Datetime.now() - timedelta(days=days))
@@ -132,21 +145,13 @@ class SmsMatchRule(models.Model):
             recent, document = SQL("TRUE"), SQL("FALSE")
         sent_to = SQL("m.direction = 'outbound' AND m.number = %s AND m.company_id = %s AND %s",
                       number, company.id, recent)
-        self.env['sms.message'].flush_model(
-            ['direction', 'number', 'company_id', 'create_date', 'res_model', 'res_id', 'user_id'])
-        self.env['res.users'].flush_model(['active', 'share'])
-        self.env.cr.execute(SQL("""
+        return SQL("""
             SELECT (SELECT ARRAY[m.res_model, m.res_id::varchar] FROM sms_message m
                      WHERE %(sent_to)s AND %(document)s ORDER BY m.id DESC LIMIT 1),
                    (SELECT m.user_id FROM sms_message m JOIN res_users u ON u.id = m.user_id
                      WHERE %(sent_to)s AND m.user_id != %(superuser)s AND u.active AND u.share IS NOT TRUE
                      ORDER BY m.id DESC LIMIT 1)
-        """, sent_to=sent_to, document=document, superuser=SUPERUSER_ID))
-        last_document, texter_id = self.env.cr.fetchone()
-        record = None
-        if last_document and last_document[0] in self.env:
-            record = self.env[last_document[0]].sudo().browse(int(last_document[1])).exists() or None
-        return record, self.env['res.users'].sudo().browse(texter_id)
+        """, sent_to=sent_to, document=document, superuser=SUPERUSER_ID)
 
     @api.model
     def _conversation_days(self):

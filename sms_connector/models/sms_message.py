@@ -56,7 +56,7 @@ class SmsMessage(models.Model):
     request_key = fields.Char(
         "Provider request", readonly=True, copy=False, index='btree_not_null',
         help="Provider request this SMS left in (several SMS share one with batching providers).")
-    number = fields.Char("Number", index=True, help="E.164 when the number could be normalised.")
+    number = fields.Char("Number", help="E.164 when the number could be normalised.")
     body = fields.Text()
     segments = fields.Integer()
     encoding = fields.Selection([('gsm7', 'GSM-7'), ('ucs2', 'UCS-2 (Unicode)')])
@@ -115,8 +115,12 @@ class SmsMessage(models.Model):
     # of the table. Only the states a user looks for among millions of sent SMS are indexed (inbound
     # rows are found through _inbound_unique); model and document share one index.
     _state_attention_idx = models.Index("(state) WHERE state IN ('unknown', 'failed')")
-    # a document's SMS, and the loose index scan of the models SMS were sent from (visibility rule)
-    _document_idx = models.Index("(res_model, res_id)")
+    # a document's SMS newest first, and the loose index scan of the models SMS were sent from (visibility rule)
+    _document_idx = models.Index("(res_model, res_id, id)")
+    # the SMS to or from a number, newest first: the last one sent to a number is read from that
+    # number's rows. With the number alone, a number that texted often made PostgreSQL expect many
+    # rows and walk the whole log backwards by id instead (78 ms at 360,000 rows, growing with the log).
+    _number_idx = models.Index("(number, direction, id)")
     # A provider retrying an inbound webhook must not create the reply twice.
     _inbound_unique = models.UniqueIndex("(gateway_id, provider_message_id) WHERE direction = 'inbound'")
     # hourly budgets of automatic answers, counted on every keyword SMS: small partial indexes
