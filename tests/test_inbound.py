@@ -7,6 +7,7 @@ import ast
 import json
 import secrets
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.tests import tagged
@@ -216,6 +217,55 @@ class TestInboundSms(FakeProviderCase):
         message = self.inbound('+14155550160')
         self.assertEqual((message.res_model, message.res_id, message.partner_id), ('crm.lead', lead.id, contact))
         self.assertEqual(self.sms_posts(lead).author_id, contact)
+
+    def test_lead_rule_takes_the_most_recent_lead_of_either_phone_field(self):
+        (self.rules['partner']).active = False
+        contact = self.partner('Eve', '+14155550161')
+        own_phone = self.env['crm.lead'].create({'name': 'Older, its own phone', 'phone': '+14155550161'})
+        via_contact = self.env['crm.lead'].create({'name': 'Newer, through the contact', 'partner_id': contact.id})
+        via_contact.phone = False
+        self.post_twilio('+14155550161', "hello")
+        self.assertEqual(self.inbound('+14155550161').res_id, via_contact.id)
+        self.env.cr.execute("UPDATE crm_lead SET create_date = %s WHERE id = %s",
+                            (via_contact.create_date + timedelta(seconds=1), own_phone.id))
+        self.env.invalidate_all()
+        self.post_twilio('+14155550161', "hello again")
+        self.assertEqual(self.inbound('+14155550161')[-1].res_id, own_phone.id)
+
+    def test_each_phone_field_of_a_rule_is_looked_up_through_its_index(self):
+        """An OR of a lead's phone and its contact's phone read every lead with a contact, on each unknown number."""
+        someone = self.partner('Someone', '+14155550162')
+        self.env.cr.execute("""
+            INSERT INTO crm_lead (name, type, active, phone, phone_sanitized, partner_id, company_id, priority,
+                                  create_date, write_date)
+            SELECT 'Lead ' || i, 'lead', true, '+1415700' || lpad(i::text, 4, '0'),
+                   '+1415700' || lpad(i::text, 4, '0'), CASE WHEN i %% 3 = 0 THEN %s END, %s, '0', now(), now()
+              FROM generate_series(1, 3000) AS i
+        """, [someone.id, self.env.company.id])
+        self.env.cr.execute("ANALYZE crm_lead")
+        queries = []
+        execute = type(self.env.cr).execute
+
+        def spy(cr, query, params=None, log_exceptions=True):
+            if isinstance(query, SQL) and 'FROM "crm_lead"' in query.code:
+                queries.append(query)
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(type(self.env.cr), 'execute', spy):
+            found = self.env['sms.match.rule']._find_records(
+                'crm.lead', ['phone_sanitized', 'partner_id.phone_sanitized'], '+14157002999', self.env.company)
+        self.assertEqual(found.name, 'Lead 2999')
+        self.assertTrue(queries)
+        for query in queries:
+            self.env.cr.execute(SQL("EXPLAIN (ANALYZE, FORMAT JSON) %s", query))
+            plan = self.env.cr.fetchone()[0][0]['Plan']
+            self.assertLessEqual(sum(self.rows_read(plan, 'crm_lead')), 1, "only the leads with that number")
+
+    def rows_read(self, node, table):
+        if node.get('Relation Name') == table:
+            yield node['Actual Rows'] * node.get('Actual Loops', 1)
+        for child in node.get('Plans', []):
+            yield from self.rows_read(child, table)
 
     def test_reply_goes_to_the_record_the_last_sms_was_sent_from(self):
         customer = self.partner('Fay', '+14155550170')
