@@ -262,8 +262,10 @@ class TestInboundSms(FakeProviderCase):
             self.assertLessEqual(sum(self.rows_read(plan, 'crm_lead')), 1, "only the leads with that number")
 
     def rows_read(self, node, table):
+        """Rows of ``table`` the plan (EXPLAIN ANALYZE, FORMAT JSON) read, kept or filtered out."""
         if node.get('Relation Name') == table:
-            yield node['Actual Rows'] * node.get('Actual Loops', 1)
+            read = node['Actual Rows'] + node.get('Rows Removed by Filter', 0)
+            yield (read + node.get('Rows Removed by Index Recheck', 0)) * node.get('Actual Loops', 1)
         for child in node.get('Plans', []):
             yield from self.rows_read(child, table)
 
@@ -327,6 +329,19 @@ class TestInboundSms(FakeProviderCase):
         self.assertEqual(self.inbound('+14155550172').filtered('body').res_model, 'sale.order')
 
     # inbox ---------------------------------------------------------------------
+    def test_inbox_count_reads_only_the_replies_to_triage(self):
+        self.post_twilio('+14155550193', "Who is this?")
+        self.env.cr.execute("""
+            INSERT INTO sms_message (direction, state, number, purpose, company_id, to_triage, create_date, write_date)
+            SELECT 'inbound', 'received', '+1415800' || lpad(i::text, 4, '0'), 'transactional', %s, FALSE, now(), now()
+              FROM generate_series(1, 3000) AS i
+        """, [self.env.company.id])
+        self.env.cr.execute("ANALYZE sms_message")
+        query = self.env['sms.message']._search([('direction', '=', 'inbound'), ('to_triage', '=', True)])
+        self.env.cr.execute(SQL("EXPLAIN (ANALYZE, FORMAT JSON) %s", query.select(SQL("count(*)"))))
+        plan = self.env.cr.fetchone()[0][0]['Plan']
+        self.assertLessEqual(sum(self.rows_read(plan, 'sms_message')), 1, "not every received SMS")
+
     def test_unmatched_reply_lands_in_inbox_then_is_linked(self):
         self.post_twilio('+14155550190', "Who is this?")
         self.post_twilio('+14155550190', "Hello??")

@@ -106,7 +106,7 @@ class SmsMessage(models.Model):
         help="Opt-out keyword this inbound SMS was recognised as.")
     auto_answered = fields.Boolean(readonly=True, help="An automatic answer was sent to this keyword SMS.")
     to_triage = fields.Boolean(
-        "To triage", readonly=True, copy=False, index='btree_not_null',
+        "To triage", readonly=True, copy=False,
         help="Unmatched reply nobody has answered, filed or marked as read yet (counted on the Inbox).")
 
     _sms_uuid_unique = models.UniqueIndex('(sms_uuid) WHERE sms_uuid IS NOT NULL')
@@ -127,6 +127,8 @@ class SmsMessage(models.Model):
     # (IS TRUE as the ORM writes it, so that PostgreSQL can use them)
     _auto_answered_number_idx = models.Index("(number, received_date) WHERE auto_answered IS TRUE")
     _auto_answered_gateway_idx = models.Index("(gateway_id, received_date) WHERE auto_answered IS TRUE")
+    # the Inbox's replies to triage: a few among all received SMS, the others are not indexed
+    _to_triage_idx = models.Index("(direction, id) WHERE to_triage IS TRUE")
 
     # visibility (record rules in security/sms_connector_rules.xml) ---------------------
     @api.depends('res_model', 'res_id')

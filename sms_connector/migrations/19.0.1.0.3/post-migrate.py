@@ -1,9 +1,10 @@
-"""The number's index of ``sms.message`` now orders each number's rows by direction and id.
+"""Indexes of ``sms.message`` that Odoo keeps when their field is no longer declared ``index=...``.
 
-Odoo keeps the index of a field that is no longer declared ``index=True``: drop the old one, the
-model's ``(number, direction, id)`` index replaces it.
+The number's index now orders each number's rows by direction and id, ``(number, direction, id)``;
+the replies to triage are indexed alone (``WHERE to_triage IS TRUE``), not every received SMS.
 """
 
 
 def migrate(cr, version):
-    cr.execute("DROP INDEX IF EXISTS sms_message__number_index")
+    for index in ('sms_message__number_index', 'sms_message__to_triage_index'):
+        cr.execute(f"DROP INDEX IF EXISTS {index}")
