@@ -2,6 +2,7 @@
 from twilio.request_validator import RequestValidator
 
 from odoo.tests import HttpCase
+from odoo.tools import SQL
 
 from .fake_providers import FakeProviderServer
 
@@ -63,6 +64,23 @@ class FakeProviderCase(HttpCase):
         sms = composer._action_send_sms()
         self.run_postcommit()
         return sms
+
+    def query_plan(self, query):
+        """PostgreSQL's plan of ``query`` (SQL or text), as EXPLAIN prints it."""
+        self.env.cr.execute(SQL("EXPLAIN %s", query if isinstance(query, SQL) else SQL(query)))
+        return '\n'.join(row[0] for row in self.env.cr.fetchall())
+
+    def rows_read(self, query, table):
+        """Rows of ``table`` PostgreSQL reads to run ``query`` (EXPLAIN ANALYZE), kept or filtered out."""
+        def read(node):
+            if node.get('Relation Name') == table:
+                kept = node['Actual Rows'] + node.get('Rows Removed by Filter', 0)
+                yield (kept + node.get('Rows Removed by Index Recheck', 0)) * node.get('Actual Loops', 1)
+            for child in node.get('Plans', []):
+                yield from read(child)
+
+        self.env.cr.execute(SQL("EXPLAIN (ANALYZE, FORMAT JSON) %s", query))
+        return sum(read(self.env.cr.fetchone()[0][0]['Plan']))
 
     def run_postcommit(self):
         """What the commit of the user's transaction triggers: gateway SMS are sent after it."""

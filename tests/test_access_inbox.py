@@ -7,7 +7,6 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tests.common import JsonRpcException
-from odoo.tools import SQL
 
 from odoo.addons.sms_connector.models.sms_message import LOGGED_MODELS_SQL
 from odoo.addons.sms_connector.providers.base import Balance
@@ -122,8 +121,7 @@ class TestInboxAccess(AccessCase):
     def test_visibility_reads_the_log_models_through_the_index(self):
         """The models SMS were sent from are read by a loose index scan, not a scan of the log."""
         self.env.cr.execute("SET LOCAL enable_seqscan = off")
-        self.env.cr.execute(SQL("EXPLAIN %s", LOGGED_MODELS_SQL))
-        plan = '\n'.join(row[0] for row in self.env.cr.fetchall())
+        plan = self.query_plan(LOGGED_MODELS_SQL)
         self.assertIn('Index', plan)
         self.assertNotIn('Seq Scan on sms_message', plan)
         self.env.cr.execute("SET LOCAL enable_seqscan = on")

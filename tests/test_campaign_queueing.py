@@ -232,10 +232,9 @@ class TestCampaignQueueing(FakeProviderCase):
         self.env['sms.sms'].create([{'number': '+14155559999', 'body': 'queued'}])
         self.env.flush_all()
         self.env.cr.execute("ANALYZE sms_sms")
-        self.env.cr.execute("""
-            EXPLAIN SELECT id FROM sms_sms
+        plan = self.query_plan("""
+            SELECT id FROM sms_sms
              WHERE state = 'outgoing' AND to_delete IS NOT TRUE AND sms_connector_next_attempt IS NULL
              ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED
         """)
-        plan = '\n'.join(row[0] for row in self.env.cr.fetchall())
         self.assertIn('sms_sms_sms_connector_queue_idx', plan)
