@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from bench_send import ROOT, ensure_db, queue_cron_runs, settle  # first: puts Odoo and the repository on sys.path
+from bench_send import ROOT, drop_database, ensure_db, queue_cron_runs, settle  # first: puts Odoo and the repository on sys.path
 
 import odoo
 from odoo import SUPERUSER_ID, api, sql_db
@@ -63,7 +63,7 @@ def native_queueing(conf, db, recipients):
     probe = subprocess.run([*pg, '-d', db, '-tAc', "SELECT state FROM ir_module_module WHERE name = 'mass_mailing_sms'"],
                            capture_output=True, text=True, check=False)
     if probe.stdout.strip() != 'installed':
-        subprocess.run([*pg, '-d', 'postgres', '-c', f'DROP DATABASE IF EXISTS "{db}"'], check=True, capture_output=True)
+        drop_database(db)
         subprocess.run([sys.executable, os.path.join(os.environ.get('ODOO_SRC', '/opt/odoo'), 'odoo-bin'), '-c', conf,
                         '-d', db, '-i', 'mass_mailing_sms', '--stop-after-init', '--log-level=warn'], check=True)
     registry = Registry(db)

@@ -33,7 +33,7 @@ from pathlib import Path
 import psutil
 import psycopg2
 import requests
-from bench_send import pg_params, run_autocommit
+from bench_send import drop_database, pg_params, run_autocommit
 
 HERE = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(HERE))
@@ -67,14 +67,6 @@ def free_port():
 
 def odoo_cmd(conf, db, *args):
     return [sys.executable, str(ODOO_SRC / 'odoo-bin'), '-c', str(conf), '-d', db, *args]
-
-
-def drop_database(db):
-    """FORCE ends the sessions left; it may not end an autovacuum worker, which a plain DROP waits out."""
-    try:
-        run_autocommit('postgres', f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    except psycopg2.errors.InsufficientPrivilege:
-        run_autocommit('postgres', f'DROP DATABASE IF EXISTS "{db}"')
 
 
 def create_database(conf, db):

@@ -44,8 +44,7 @@ def ensure_db(conf, db):
                            capture_output=True, text=True, check=False)
     installed = probe.stdout.strip() == 'installed'
     if not installed:
-        subprocess.run(['psql', '-h', '127.0.0.1', '-U', os.environ.get('PGUSER', 'odoo'), '-d', 'postgres', '-c',
-                        f'DROP DATABASE IF EXISTS "{db}"'], check=True, capture_output=True)
+        drop_database(db)
     # an existing benchmark database is updated: its schema follows the code being measured
     subprocess.run([sys.executable, os.path.join(os.environ.get('ODOO_SRC', '/opt/odoo'), 'odoo-bin'), '-c', conf,
                     '-d', db, '-u' if installed else '-i', ADDONS, '--stop-after-init', '--log-level=warn'], check=True)
@@ -67,6 +66,14 @@ def run_autocommit(db, statement):
             cr.execute(statement)
     finally:
         conn.close()
+
+
+def drop_database(db):
+    """FORCE ends the sessions left; it may not end an autovacuum worker, which a plain DROP waits out."""
+    try:
+        run_autocommit('postgres', f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    except psycopg2.errors.InsufficientPrivilege:
+        run_autocommit('postgres', f'DROP DATABASE IF EXISTS "{db}"')
 
 
 def settle(db, tables):

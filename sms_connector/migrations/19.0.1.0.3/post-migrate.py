@@ -3,8 +3,11 @@
 The number's index now orders each number's rows by direction and id, ``(number, direction, id)``;
 the replies to triage are indexed alone (``WHERE to_triage IS TRUE``), not every received SMS.
 """
+from odoo.tools import SQL
+
+DROPPED = ('number', 'to_triage')
 
 
 def migrate(cr, version):
-    for index in ('sms_message__number_index', 'sms_message__to_triage_index'):
-        cr.execute(f"DROP INDEX IF EXISTS {index}")
+    for column in DROPPED:
+        cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(f'sms_message__{column}_index')))
