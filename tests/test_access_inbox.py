@@ -165,6 +165,29 @@ class TestInboxAccess(AccessCase):
         message_a = self.post_twilio('+14155550220', "Hi A")
         self.assertEqual(message_a.partner_id, private, "company A still recognises its contact")
 
+    def test_leads_and_inbox_counts_stay_in_their_company(self):
+        """Either phone field of the lead rule finds company A's leads for A only; each Inbox counts its own."""
+        self.allow_user_triage()
+        self.env['crm.lead'].create({'name': 'A, own phone', 'phone': '+14155550230', 'company_id': self.company.id})
+        contact = self.env['res.partner'].create({'name': 'Contact of A', 'phone': '+14155550231',
+                                                  'company_id': self.company.id})
+        self.env['crm.lead'].create({'name': 'A, through its contact', 'partner_id': contact.id,
+                                     'company_id': self.company.id}).phone = False
+        self.env.ref('sms_connector.sms_match_rule_partner').active = False
+        for number in ('+14155550230', '+14155550231'):
+            message = self.post_twilio(number, "Hi B", gateway=self.gateway_b)
+            self.assertFalse(message.res_model, "company A's lead is not company B's")
+            self.assertTrue(message.to_triage)
+            self.assertEqual(self.post_twilio(number, "Hi A").res_model, 'crm.lead')
+        self.post_twilio('+14155550232', "Who is this?")
+
+        def counter(user):
+            groups = self.env['res.users'].with_user(user)._get_activity_groups()
+            return next((group['total_count'] for group in groups if group['model'] == 'sms.message'), 0)
+
+        self.assertEqual(counter(self.sms_user), 1, "company A's reply to triage")
+        self.assertEqual(counter(self.manager_b), 2, "company B's replies to triage")
+
     # inbound text is text --------------------------------------------------------------------
     def test_inbound_body_escaped_in_activity_and_notifications(self):
         responsible = self.sms_user

@@ -9,10 +9,13 @@ import secrets
 from datetime import timedelta
 from unittest.mock import patch
 
+import psycopg2
+
 from odoo import Command, fields
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from . import stats
 from .common import TWILIO_SID, TWILIO_SID_B, TWILIO_TOKEN_B, FakeProviderCase
 
 TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response />'
@@ -283,6 +286,39 @@ class TestInboundSms(FakeProviderCase):
         action = order.action_view_sms_conversation()
         thread = self.env['sms.conversation'].browse(action['res_id'])._messages()
         self.assertEqual(thread.mapped('direction'), ['outbound', 'inbound', 'inbound', 'inbound'])
+
+    def test_a_failed_lookup_or_post_is_retried_by_the_provider_and_kept_once(self):
+        """A fault while matching or posting answers an error: nothing is kept, the provider's retry is kept once."""
+        customer = self.partner('Gil', '+14155550173')
+        lead = self.env['crm.lead'].create({'name': 'Gil deal', 'phone': '+14155550174'})
+        self.send_single(customer, "Your table is booked")
+        Rule, Message = type(self.env['sms.match.rule']), type(self.env['sms.message'])
+        faults = [(Rule, '_recent_conversation', '+14155550173', customer),
+                  (Rule, '_find_records', '+14155550174', lead),
+                  (Message, '_post_on_record', '+14155550173', customer)]
+        sids = []
+        for owner, method, number, record in faults:
+            original, failed = getattr(owner, method), []
+
+            def once(*args, original=original, failed=failed, **kwargs):
+                if not failed:
+                    failed.append(True)
+                    raise psycopg2.OperationalError("connection lost")
+                return original(*args, **kwargs)
+
+            sid = new_sid()
+            sids.append(sid)
+            with patch.object(owner, method, once):
+                self.assertNotEqual(self.post_twilio(number, f"after {method}", sid=sid).status_code, 200)
+                stats.record('faults_injected')
+                self.assertFalse(self.env['sms.message'].search([('provider_message_id', '=', sid)]))
+                self.assertEqual(self.post_twilio(number, f"after {method}", sid=sid).status_code, 200)  # the retry
+            self.assertEqual(self.post_twilio(number, f"after {method}", sid=sid).status_code, 200)  # a late repeat
+            kept = self.env['sms.message'].search([('provider_message_id', '=', sid)])
+            self.assertEqual((kept.res_model, kept.res_id), (record._name, record.id))
+            self.assertEqual(len(self.sms_posts(record).filtered(lambda m, method=method: method in str(m.body))), 1)
+        stored = self.env['sms.message'].search([('provider_message_id', 'in', sids)]).mapped('provider_message_id')
+        self.assertEqual(stats.record_delivery(stored, sids), (0, 0), "duplicates, lost")
 
     def test_with_the_conversation_window_off_the_rules_decide(self):
         customer = self.partner('Fay', '+14155550171')
